@@ -1,0 +1,87 @@
+//! JSON Schema export: one file per request, reply and event under `schemas/`.
+//!
+//! `cargo run -p contracts --bin export-schemas` rewrites the folder; with `--check` it only
+//! compares and fails when a file is missing, stale or unknown, which is how CI keeps
+//! `schemas/` honest.
+
+use std::collections::BTreeMap;
+
+use schemars::{JsonSchema, generate::SchemaSettings};
+
+use crate::{Event, Request, gateway, market};
+
+/// File name (relative to `schemas/`) to pretty-printed JSON Schema, for every message type.
+pub fn all() -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    request::<market::SearchSymbols>(&mut files);
+    request::<market::GetSymbol>(&mut files);
+    request::<market::CreateSymbol>(&mut files);
+    request::<market::GetQuote>(&mut files);
+    request::<market::GetPriceHistory>(&mut files);
+    request::<market::ImportPriceHistory>(&mut files);
+    event::<market::PriceUpdated>(&mut files);
+    event_document::<market::Quote>(&mut files, "kv.quotes.{symbol}.json");
+    request::<gateway::GetGatewayHealth>(&mut files);
+    files
+}
+
+/// Which side of serde a schema describes: what a service accepts (requests; decimals may also
+/// come as numbers) or what it sends (replies and events; decimals always as strings).
+#[derive(Clone, Copy)]
+enum Side {
+    Accepted,
+    Sent,
+}
+
+fn render<T: JsonSchema>(title: &str, side: Side) -> String {
+    let settings = SchemaSettings::draft2020_12();
+    let settings = match side {
+        Side::Accepted => settings.for_deserialize(),
+        Side::Sent => settings.for_serialize(),
+    };
+    let generator = settings.into_generator();
+    let mut schema = generator.into_root_schema_for::<T>();
+    schema.insert("$id".into(), title.into());
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn request<R: Request>(files: &mut BTreeMap<String, String>) {
+    let request_file = format!("{}.request.json", R::SUBJECT);
+    let reply_file = format!("{}.reply.json", R::SUBJECT);
+    files.insert(request_file.clone(), render::<R>(&request_file, Side::Accepted));
+    files.insert(reply_file.clone(), render::<R::Reply>(&reply_file, Side::Sent));
+}
+
+fn event<E: Event>(files: &mut BTreeMap<String, String>) {
+    let file = format!("{}.json", E::SUBJECT_PATTERN);
+    files.insert(file.clone(), render::<E>(&file, Side::Sent));
+}
+
+fn event_document<T: JsonSchema>(files: &mut BTreeMap<String, String>, file: &str) {
+    files.insert(file.to_owned(), render::<T>(file, Side::Sent));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_schema_is_valid_json_with_an_id() {
+        let files = all();
+        assert!(files.contains_key("market.v1.quote.get.request.json"));
+        assert!(files.contains_key("evt.price.{symbol}.json"));
+        for (name, text) in files {
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(value["$id"], name.as_str());
+        }
+    }
+
+    #[test]
+    fn decimal_fields_are_strings_in_replies() {
+        let quote = &all()["market.v1.quote.get.reply.json"];
+        let value: serde_json::Value = serde_json::from_str(quote).unwrap();
+        assert_eq!(value["properties"]["price"]["type"], "string");
+    }
+}
