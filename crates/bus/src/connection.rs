@@ -1,0 +1,227 @@
+//! [`Bus`]: one NATS connection with the deployment prefix, typed requests and event publishing.
+
+use std::{sync::Arc, time::Duration};
+
+use async_nats::{
+    ConnectOptions, Event as NatsEvent, HeaderMap, Message,
+    client::RequestErrorKind,
+    jetstream::{self, context::PublishAckFuture, publish::PublishAck},
+    service::{NATS_SERVICE_ERROR, NATS_SERVICE_ERROR_CODE},
+};
+use bytes::Bytes;
+use contracts::{Event, Request};
+use serde::de::DeserializeOwned;
+
+use crate::{
+    ErrorCode, RequestContext,
+    error::BusError,
+    headers::{ERROR_CODE, ERROR_DETAILS, MSG_ID},
+    prefix::Prefix,
+};
+
+/// How to reach NATS.
+#[derive(Debug, Clone)]
+pub struct BusConfig {
+    /// One URL or a comma-separated list (cluster seeds).
+    pub url: String,
+    pub prefix: Prefix,
+    /// The connection name shown by `nats server report connections`.
+    pub name: String,
+    /// How long a request waits for its reply.
+    pub request_timeout: Duration,
+    /// How long the first connection may take before start-up fails.
+    pub connect_timeout: Duration,
+}
+
+impl BusConfig {
+    pub fn new(url: impl Into<String>, prefix: Prefix, name: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            prefix,
+            name: name.into(),
+            request_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A cheap-to-clone handle on the NATS connection.
+#[derive(Clone)]
+pub struct Bus {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: async_nats::Client,
+    jetstream: jetstream::Context,
+    prefix: Prefix,
+    request_timeout: Duration,
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus").field("prefix", &self.inner.prefix).finish_non_exhaustive()
+    }
+}
+
+impl Bus {
+    /// Connects, failing with a clear error when no server answers in `connect_timeout`.
+    /// Once connected, the client reconnects by itself for as long as it lives; requests made
+    /// meanwhile fail as `unavailable` or `timeout`.
+    pub async fn connect(config: BusConfig) -> Result<Self, BusError> {
+        let name = config.name.clone();
+        let options = ConnectOptions::new()
+            .name(&config.name)
+            .connection_timeout(config.connect_timeout)
+            .event_callback(move |event| {
+                let name = name.clone();
+                async move { log_connection_event(&name, event) }
+            });
+        let client = options.connect(config.url.as_str()).await.map_err(|err| {
+            BusError::nats(format!(
+                "cannot connect to NATS at {}: {err} (is nats-server running with JetStream?)",
+                config.url
+            ))
+        })?;
+        Ok(Self::from_client(client, config.prefix, config.request_timeout))
+    }
+
+    pub fn from_client(client: async_nats::Client, prefix: Prefix, request_timeout: Duration) -> Self {
+        let jetstream = jetstream::new(client.clone());
+        Self { inner: Arc::new(Inner { client, jetstream, prefix, request_timeout }) }
+    }
+
+    pub fn client(&self) -> &async_nats::Client {
+        &self.inner.client
+    }
+
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.inner.jetstream
+    }
+
+    pub fn prefix(&self) -> &Prefix {
+        &self.inner.prefix
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        self.inner.request_timeout
+    }
+
+    /// Sends `request` to its service and decodes the reply, within the default timeout.
+    pub async fn request<R: Request>(&self, ctx: &RequestContext, request: &R) -> Result<R::Reply, BusError> {
+        self.request_with_timeout(ctx, request, self.inner.request_timeout).await
+    }
+
+    pub async fn request_with_timeout<R: Request>(
+        &self,
+        ctx: &RequestContext,
+        request: &R,
+        timeout: Duration,
+    ) -> Result<R::Reply, BusError> {
+        let payload = serde_json::to_vec(request).map_err(BusError::Encode)?;
+        let subject = self.inner.prefix.subject(R::SUBJECT);
+        let reply = self.request_bytes(&subject, ctx.to_headers(), payload.into(), timeout).await?;
+        decode_reply(&subject, &reply)
+    }
+
+    /// A request with a payload already encoded (the gateway forwards some bodies as they are).
+    pub async fn request_bytes(
+        &self,
+        subject: &str,
+        headers: HeaderMap,
+        payload: Bytes,
+        timeout: Duration,
+    ) -> Result<Message, BusError> {
+        self.check_size(payload.len())?;
+        let request = async_nats::Request::new().payload(payload).headers(headers).timeout(Some(timeout));
+        self.inner.client.send_request(subject.to_owned(), request).await.map_err(|err| match err.kind() {
+            RequestErrorKind::NoResponders => BusError::NoResponders { subject: subject.to_owned() },
+            RequestErrorKind::TimedOut => BusError::Timeout { subject: subject.to_owned(), timeout },
+            RequestErrorKind::MaxPayloadExceeded => {
+                BusError::PayloadTooLarge { size: 0, max: self.inner.client.server_info().max_payload }
+            }
+            _ => BusError::nats(err),
+        })
+    }
+
+    /// Publishes `event` to JetStream and waits for the stream's ack. `Nats-Msg-Id` is the event
+    /// id, so a retried publish inside the duplicate window is dropped by the server.
+    pub async fn publish_event<E: Event>(&self, ctx: &RequestContext, event: &E) -> Result<PublishAck, BusError> {
+        let payload = serde_json::to_vec(event).map_err(BusError::Encode)?;
+        let pending = self
+            .publish_event_bytes(&event.subject(), &event.event_id().to_string(), ctx.to_headers(), payload.into())
+            .await?;
+        pending.await.map_err(BusError::nats)
+    }
+
+    /// The untyped half of [`Bus::publish_event`], used by the outbox relay: sends without
+    /// waiting for the ack, so a batch can be pipelined.
+    pub async fn publish_event_bytes(
+        &self,
+        subject: &str,
+        event_id: &str,
+        mut headers: HeaderMap,
+        payload: Bytes,
+    ) -> Result<PublishAckFuture, BusError> {
+        self.check_size(payload.len())?;
+        headers.insert(MSG_ID, event_id);
+        self.inner
+            .jetstream
+            .publish_with_headers(self.inner.prefix.subject(subject), headers, payload)
+            .await
+            .map_err(BusError::nats)
+    }
+
+    /// A KV bucket by its unprefixed name (it must have been provisioned).
+    pub async fn kv(&self, bucket: &str) -> Result<jetstream::kv::Store, BusError> {
+        self.inner.jetstream.get_key_value(self.inner.prefix.bucket(bucket)).await.map_err(BusError::nats)
+    }
+
+    /// A stream by its unprefixed name (it must have been provisioned).
+    pub async fn stream(&self, name: &str) -> Result<jetstream::stream::Stream, BusError> {
+        self.inner.jetstream.get_stream(self.inner.prefix.stream(name)).await.map_err(BusError::nats)
+    }
+
+    /// Refuses a payload the server would refuse, with an error the gateway can show as 413.
+    fn check_size(&self, size: usize) -> Result<(), BusError> {
+        let max = self.inner.client.server_info().max_payload;
+        // Headers take a little room too; keep a margin rather than learn it from the server.
+        let max = max.saturating_sub(4096);
+        if max > 0 && size > max {
+            return Err(BusError::PayloadTooLarge { size, max });
+        }
+        Ok(())
+    }
+}
+
+/// Turns a reply into the typed answer, or the service's error back into a [`BusError`].
+pub(crate) fn decode_reply<T: DeserializeOwned>(subject: &str, reply: &Message) -> Result<T, BusError> {
+    if let Some(headers) = &reply.headers
+        && let Some(status) = headers.get(NATS_SERVICE_ERROR_CODE)
+    {
+        let code = headers
+            .get(ERROR_CODE)
+            .and_then(|c| ErrorCode::parse(c.as_str()))
+            .or_else(|| code_from_status(status.as_str()))
+            .unwrap_or(ErrorCode::Internal);
+        let message = headers.get(NATS_SERVICE_ERROR).map(|m| m.as_str().to_owned()).unwrap_or_default();
+        let details = headers.get(ERROR_DETAILS).and_then(|d| serde_json::from_str(d.as_str()).ok());
+        return Err(BusError::Service { code, message, details });
+    }
+    serde_json::from_slice(&reply.payload).map_err(|source| BusError::Decode { subject: subject.to_owned(), source })
+}
+
+/// A foreign ADR-32 service sends only a numeric code: take the first catalogue entry with it.
+fn code_from_status(status: &str) -> Option<ErrorCode> {
+    let status: u16 = status.parse().ok()?;
+    ErrorCode::ALL.iter().copied().find(|code| code.http_status() == status)
+}
+
+fn log_connection_event(name: &str, event: NatsEvent) {
+    match event {
+        NatsEvent::Connected => tracing::info!(connection = name, "connected to NATS"),
+        NatsEvent::Disconnected => tracing::warn!(connection = name, "disconnected from NATS; reconnecting"),
+        NatsEvent::SlowConsumer(sid) => tracing::warn!(connection = name, sid, "slow consumer: messages dropped"),
+        other => tracing::info!(connection = name, event = %other, "NATS connection event"),
+    }
+}

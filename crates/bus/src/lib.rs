@@ -1,0 +1,39 @@
+//! All NATS plumbing of Bourse, written once.
+//!
+//! - [`Bus`]: a connection with the deployment prefix; typed [`Bus::request`] and
+//!   [`Bus::publish_event`] (JetStream, `Nats-Msg-Id` = event id).
+//! - [`prefix`]: `BOURSE_SUBJECT_PREFIX` applied to subjects, streams and buckets.
+//! - [`headers`]: [`RequestContext`] — correlation id, `traceparent`, the acting user — to and
+//!   from NATS headers.
+//! - [`error`]: the one catalogue of error codes ([`ErrorCode`], each with its HTTP status),
+//!   [`ServiceError`] (what a handler answers) and [`BusError`] (what a caller gets).
+//! - [`service`]: ADR-32 services built from contract types, requests handled concurrently with
+//!   a bound, failures answered with `Nats-Service-Error` / `Nats-Service-Error-Code`.
+//! - [`discovery`]: `$SRV.PING/INFO/STATS` collection for health pages and the CLI.
+//! - [`provision`]: streams and KV buckets from `nats/streams/*.json` and `nats/kv/*.json`.
+//! - [`consumer`]: durable pull consumers: ack after success, bounded redelivery, poison parking.
+//! - [`outbox`]: the transactional outbox (write in the caller's transaction, relay to JetStream).
+//! - [`pg`]: a pool bound to one service's Postgres schema, migrated at start.
+//!
+//! Everything here works on nats-server 2.9.10: async-nats is built without its `server_2_10`+
+//! features.
+
+mod args;
+mod connection;
+pub mod consumer;
+pub mod discovery;
+pub mod error;
+pub mod headers;
+pub mod outbox;
+pub mod pg;
+pub mod prefix;
+pub mod provision;
+pub mod service;
+
+pub use args::NatsArgs;
+pub use async_nats;
+pub use connection::{Bus, BusConfig};
+pub use error::{BusError, ErrorCode, ServiceError};
+pub use headers::{Actor, RequestContext};
+pub use prefix::Prefix;
+pub use service::{RunningService, ServiceBuilder};
