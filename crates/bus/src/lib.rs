@@ -14,6 +14,7 @@
 //! - [`consumer`]: durable pull consumers: ack after success, bounded redelivery, poison parking.
 //! - [`outbox`]: the transactional outbox (write in the caller's transaction, relay to JetStream).
 //! - [`pg`]: a pool bound to one service's Postgres schema, migrated at start.
+//! - [`shutdown_on_signal`]: Ctrl-C / SIGTERM to a cancellation token, for every binary.
 //!
 //! Everything here works on nats-server 2.9.10: async-nats is built without its `server_2_10`+
 //! features.
@@ -29,6 +30,7 @@ pub mod pg;
 pub mod prefix;
 pub mod provision;
 pub mod service;
+mod signal;
 
 pub use args::NatsArgs;
 pub use async_nats;
@@ -37,3 +39,4 @@ pub use error::{BusError, ErrorCode, ServiceError};
 pub use headers::{Actor, RequestContext};
 pub use prefix::Prefix;
 pub use service::{RunningService, ServiceBuilder};
+pub use signal::shutdown_on_signal;

@@ -1,0 +1,45 @@
+//! The market service's one error type, mapped to the bus error catalogue.
+
+use bus::ServiceError;
+use contracts::market::Ticker;
+
+use crate::{alpha_vantage::AlphaVantageError, domain::HistoryError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MarketError {
+    #[error("unknown symbol {0}")]
+    UnknownSymbol(Ticker),
+    #[error("no price for {0} yet")]
+    NoQuote(Ticker),
+    #[error("symbol {0} already exists")]
+    SymbolExists(Ticker),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    History(#[from] HistoryError),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("NATS: {0}")]
+    Bus(#[from] bus::BusError),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("quote store: {0}")]
+    Kv(String),
+    #[error("alpha vantage: {0}")]
+    AlphaVantage(#[from] AlphaVantageError),
+}
+
+impl From<MarketError> for ServiceError {
+    fn from(err: MarketError) -> Self {
+        match err {
+            MarketError::UnknownSymbol(_) | MarketError::NoQuote(_) => ServiceError::not_found(err.to_string()),
+            MarketError::SymbolExists(_) => ServiceError::conflict(err.to_string()),
+            MarketError::Invalid(_) | MarketError::History(_) => ServiceError::validation(err.to_string()),
+            MarketError::Db(db) => ServiceError::from(db),
+            MarketError::Corrupt(_) => ServiceError::internal(err),
+            MarketError::Bus(bus) => ServiceError::from(bus),
+            MarketError::Kv(_) => ServiceError::unavailable("the quote store is unavailable", err),
+            MarketError::AlphaVantage(_) => ServiceError::unavailable("the market data provider is unavailable", err),
+        }
+    }
+}

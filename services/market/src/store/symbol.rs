@@ -1,0 +1,129 @@
+//! `market.symbol`: the catalogue.
+
+use contracts::market::{AssetType, CreateSymbol, Symbol, Ticker};
+use sqlx::PgConnection;
+
+use crate::error::MarketError;
+
+struct SymbolRow {
+    symbol: String,
+    name: String,
+    exchange: String,
+    currency: String,
+    asset_type: String,
+}
+
+impl SymbolRow {
+    /// Rows are checked by the table's constraints; a row that still does not parse means the
+    /// schema and the code disagree, which is a bug worth an internal error, not a panic.
+    fn into_symbol(self) -> Result<Symbol, MarketError> {
+        let symbol = Ticker::parse(&self.symbol).map_err(|e| MarketError::Corrupt(format!("symbol: {e}")))?;
+        let asset_type = AssetType::parse(&self.asset_type)
+            .ok_or_else(|| MarketError::Corrupt(format!("asset type {:?}", self.asset_type)))?;
+        Ok(Symbol { symbol, name: self.name, exchange: self.exchange, currency: self.currency, asset_type })
+    }
+}
+
+/// Symbols whose ticker starts with `query` or whose name contains it (case-insensitive),
+/// exact ticker first, then by ticker. An empty query lists the catalogue.
+pub async fn search(conn: &mut PgConnection, query: &str, limit: i64) -> Result<Vec<Symbol>, MarketError> {
+    // `like` patterns treat % and _ as wildcards; escape them so they match themselves.
+    let escaped = query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let prefix = format!("{}%", escaped.to_uppercase());
+    let contains = format!("%{escaped}%");
+    let rows = sqlx::query_as!(
+        SymbolRow,
+        r#"select symbol, name, exchange, currency, asset_type
+           from market.symbol
+           where symbol like $1 or name ilike $2
+           order by symbol = upper($3) desc, symbol like $1 desc, symbol
+           limit $4"#,
+        prefix,
+        contains,
+        query,
+        limit,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(SymbolRow::into_symbol).collect()
+}
+
+pub async fn get(conn: &mut PgConnection, symbol: &Ticker) -> Result<Option<Symbol>, MarketError> {
+    let row = sqlx::query_as!(
+        SymbolRow,
+        "select symbol, name, exchange, currency, asset_type from market.symbol where symbol = $1",
+        symbol.as_str(),
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(SymbolRow::into_symbol).transpose()
+}
+
+/// Inserts a symbol; an existing ticker is [`MarketError::SymbolExists`].
+pub async fn insert(conn: &mut PgConnection, new: &CreateSymbol) -> Result<Symbol, MarketError> {
+    let inserted = sqlx::query_as!(
+        SymbolRow,
+        r#"insert into market.symbol (symbol, name, exchange, currency, asset_type)
+           values ($1, $2, $3, $4, $5)
+           returning symbol, name, exchange, currency, asset_type"#,
+        new.symbol.as_str(),
+        new.name,
+        new.exchange,
+        new.currency,
+        new.asset_type.as_str(),
+    )
+    .fetch_one(&mut *conn)
+    .await;
+    match inserted {
+        Ok(row) => row.into_symbol(),
+        Err(sqlx::Error::Database(db)) if db.constraint() == Some("symbol_pkey") => {
+            Err(MarketError::SymbolExists(new.symbol.clone()))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Adds symbols found at a data provider; ones already in the catalogue are left as they are.
+pub async fn insert_missing(conn: &mut PgConnection, symbols: &[Symbol]) -> Result<u64, MarketError> {
+    let mut added = 0;
+    for s in symbols {
+        added += sqlx::query!(
+            r#"insert into market.symbol (symbol, name, exchange, currency, asset_type)
+               values ($1, $2, $3, $4, $5) on conflict (symbol) do nothing"#,
+            s.symbol.as_str(),
+            s.name,
+            s.exchange,
+            s.currency,
+            s.asset_type.as_str(),
+        )
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    Ok(added)
+}
+
+/// Every symbol with its currency and its latest close, for the price feed.
+pub struct FeedSymbol {
+    pub symbol: Ticker,
+    pub currency: String,
+    pub last_close: Option<rust_decimal::Decimal>,
+}
+
+pub async fn for_feed(conn: &mut PgConnection) -> Result<Vec<FeedSymbol>, MarketError> {
+    let rows = sqlx::query!(
+        r#"select s.symbol, s.currency,
+                  (select c.close from market.daily_close c
+                   where c.symbol = s.symbol order by c.date desc limit 1) as last_close
+           from market.symbol s order by s.symbol"#
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let symbol = Ticker::parse(&row.symbol).ok()?;
+            Some(FeedSymbol { symbol, currency: row.currency, last_close: row.last_close })
+        })
+        .collect())
+}
