@@ -28,7 +28,8 @@ pub struct NatsArgs {
 impl NatsArgs {
     /// Connects under the name `connection_name` (shown by `nats server report connections`).
     pub async fn connect(&self, connection_name: &str) -> Result<Bus, BusError> {
-        let mut config = BusConfig::new(&self.nats_url, self.subject_prefix.clone(), connection_name);
+        let mut config =
+            BusConfig::new(&self.nats_url, self.subject_prefix.clone(), connection_name);
         config.request_timeout = self.request_timeout;
         Bus::connect(config).await
     }

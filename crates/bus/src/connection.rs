@@ -60,7 +60,9 @@ struct Inner {
 
 impl std::fmt::Debug for Bus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Bus").field("prefix", &self.inner.prefix).finish_non_exhaustive()
+        f.debug_struct("Bus")
+            .field("prefix", &self.inner.prefix)
+            .finish_non_exhaustive()
     }
 }
 
@@ -83,12 +85,27 @@ impl Bus {
                 config.url
             ))
         })?;
-        Ok(Self::from_client(client, config.prefix, config.request_timeout))
+        Ok(Self::from_client(
+            client,
+            config.prefix,
+            config.request_timeout,
+        ))
     }
 
-    pub fn from_client(client: async_nats::Client, prefix: Prefix, request_timeout: Duration) -> Self {
+    pub fn from_client(
+        client: async_nats::Client,
+        prefix: Prefix,
+        request_timeout: Duration,
+    ) -> Self {
         let jetstream = jetstream::new(client.clone());
-        Self { inner: Arc::new(Inner { client, jetstream, prefix, request_timeout }) }
+        Self {
+            inner: Arc::new(Inner {
+                client,
+                jetstream,
+                prefix,
+                request_timeout,
+            }),
+        }
     }
 
     pub fn client(&self) -> &async_nats::Client {
@@ -108,8 +125,13 @@ impl Bus {
     }
 
     /// Sends `request` to its service and decodes the reply, within the default timeout.
-    pub async fn request<R: Request>(&self, ctx: &RequestContext, request: &R) -> Result<R::Reply, BusError> {
-        self.request_with_timeout(ctx, request, self.inner.request_timeout).await
+    pub async fn request<R: Request>(
+        &self,
+        ctx: &RequestContext,
+        request: &R,
+    ) -> Result<R::Reply, BusError> {
+        self.request_with_timeout(ctx, request, self.inner.request_timeout)
+            .await
     }
 
     pub async fn request_with_timeout<R: Request>(
@@ -120,7 +142,9 @@ impl Bus {
     ) -> Result<R::Reply, BusError> {
         let payload = serde_json::to_vec(request).map_err(BusError::Encode)?;
         let subject = self.inner.prefix.subject(R::SUBJECT);
-        let reply = self.request_bytes(&subject, ctx.to_headers(), payload.into(), timeout).await?;
+        let reply = self
+            .request_bytes(&subject, ctx.to_headers(), payload.into(), timeout)
+            .await?;
         decode_reply(&subject, &reply)
     }
 
@@ -133,23 +157,45 @@ impl Bus {
         timeout: Duration,
     ) -> Result<Message, BusError> {
         self.check_size(payload.len())?;
-        let request = async_nats::Request::new().payload(payload).headers(headers).timeout(Some(timeout));
-        self.inner.client.send_request(subject.to_owned(), request).await.map_err(|err| match err.kind() {
-            RequestErrorKind::NoResponders => BusError::NoResponders { subject: subject.to_owned() },
-            RequestErrorKind::TimedOut => BusError::Timeout { subject: subject.to_owned(), timeout },
-            RequestErrorKind::MaxPayloadExceeded => {
-                BusError::PayloadTooLarge { size: 0, max: self.inner.client.server_info().max_payload }
-            }
-            _ => BusError::nats(err),
-        })
+        let request = async_nats::Request::new()
+            .payload(payload)
+            .headers(headers)
+            .timeout(Some(timeout));
+        self.inner
+            .client
+            .send_request(subject.to_owned(), request)
+            .await
+            .map_err(|err| match err.kind() {
+                RequestErrorKind::NoResponders => BusError::NoResponders {
+                    subject: subject.to_owned(),
+                },
+                RequestErrorKind::TimedOut => BusError::Timeout {
+                    subject: subject.to_owned(),
+                    timeout,
+                },
+                RequestErrorKind::MaxPayloadExceeded => BusError::PayloadTooLarge {
+                    size: 0,
+                    max: self.inner.client.server_info().max_payload,
+                },
+                _ => BusError::nats(err),
+            })
     }
 
     /// Publishes `event` to JetStream and waits for the stream's ack. `Nats-Msg-Id` is the event
     /// id, so a retried publish inside the duplicate window is dropped by the server.
-    pub async fn publish_event<E: Event>(&self, ctx: &RequestContext, event: &E) -> Result<PublishAck, BusError> {
+    pub async fn publish_event<E: Event>(
+        &self,
+        ctx: &RequestContext,
+        event: &E,
+    ) -> Result<PublishAck, BusError> {
         let payload = serde_json::to_vec(event).map_err(BusError::Encode)?;
         let pending = self
-            .publish_event_bytes(&event.subject(), &event.event_id().to_string(), ctx.to_headers(), payload.into())
+            .publish_event_bytes(
+                &event.subject(),
+                &event.event_id().to_string(),
+                ctx.to_headers(),
+                payload.into(),
+            )
             .await?;
         pending.await.map_err(BusError::nats)
     }
@@ -174,12 +220,20 @@ impl Bus {
 
     /// A KV bucket by its unprefixed name (it must have been provisioned).
     pub async fn kv(&self, bucket: &str) -> Result<jetstream::kv::Store, BusError> {
-        self.inner.jetstream.get_key_value(self.inner.prefix.bucket(bucket)).await.map_err(BusError::nats)
+        self.inner
+            .jetstream
+            .get_key_value(self.inner.prefix.bucket(bucket))
+            .await
+            .map_err(BusError::nats)
     }
 
     /// A stream by its unprefixed name (it must have been provisioned).
     pub async fn stream(&self, name: &str) -> Result<jetstream::stream::Stream, BusError> {
-        self.inner.jetstream.get_stream(self.inner.prefix.stream(name)).await.map_err(BusError::nats)
+        self.inner
+            .jetstream
+            .get_stream(self.inner.prefix.stream(name))
+            .await
+            .map_err(BusError::nats)
     }
 
     /// Refuses a payload the server would refuse, with an error the gateway can show as 413.
@@ -195,7 +249,10 @@ impl Bus {
 }
 
 /// Turns a reply into the typed answer, or the service's error back into a [`BusError`].
-pub(crate) fn decode_reply<T: DeserializeOwned>(subject: &str, reply: &Message) -> Result<T, BusError> {
+pub(crate) fn decode_reply<T: DeserializeOwned>(
+    subject: &str,
+    reply: &Message,
+) -> Result<T, BusError> {
     if let Some(headers) = &reply.headers
         && let Some(status) = headers.get(NATS_SERVICE_ERROR_CODE)
     {
@@ -204,24 +261,43 @@ pub(crate) fn decode_reply<T: DeserializeOwned>(subject: &str, reply: &Message) 
             .and_then(|c| ErrorCode::parse(c.as_str()))
             .or_else(|| code_from_status(status.as_str()))
             .unwrap_or(ErrorCode::Internal);
-        let message = headers.get(NATS_SERVICE_ERROR).map(|m| m.as_str().to_owned()).unwrap_or_default();
-        let details = headers.get(ERROR_DETAILS).and_then(|d| serde_json::from_str(d.as_str()).ok());
-        return Err(BusError::Service { code, message, details });
+        let message = headers
+            .get(NATS_SERVICE_ERROR)
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_default();
+        let details = headers
+            .get(ERROR_DETAILS)
+            .and_then(|d| serde_json::from_str(d.as_str()).ok());
+        return Err(BusError::Service {
+            code,
+            message,
+            details,
+        });
     }
-    serde_json::from_slice(&reply.payload).map_err(|source| BusError::Decode { subject: subject.to_owned(), source })
+    serde_json::from_slice(&reply.payload).map_err(|source| BusError::Decode {
+        subject: subject.to_owned(),
+        source,
+    })
 }
 
 /// A foreign ADR-32 service sends only a numeric code: take the first catalogue entry with it.
 fn code_from_status(status: &str) -> Option<ErrorCode> {
     let status: u16 = status.parse().ok()?;
-    ErrorCode::ALL.iter().copied().find(|code| code.http_status() == status)
+    ErrorCode::ALL
+        .iter()
+        .copied()
+        .find(|code| code.http_status() == status)
 }
 
 fn log_connection_event(name: &str, event: NatsEvent) {
     match event {
         NatsEvent::Connected => tracing::info!(connection = name, "connected to NATS"),
-        NatsEvent::Disconnected => tracing::warn!(connection = name, "disconnected from NATS; reconnecting"),
-        NatsEvent::SlowConsumer(sid) => tracing::warn!(connection = name, sid, "slow consumer: messages dropped"),
+        NatsEvent::Disconnected => {
+            tracing::warn!(connection = name, "disconnected from NATS; reconnecting")
+        }
+        NatsEvent::SlowConsumer(sid) => {
+            tracing::warn!(connection = name, sid, "slow consumer: messages dropped")
+        }
         other => tracing::info!(connection = name, event = %other, "NATS connection event"),
     }
 }

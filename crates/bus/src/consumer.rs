@@ -100,8 +100,16 @@ impl<E: Event> DurableConsumer<E> {
             ack_wait: spec.ack_wait,
             ..Default::default()
         };
-        let consumer = stream.get_or_create_consumer(&durable, config).await.map_err(BusError::nats)?;
-        Ok(Self { bus: bus.clone(), spec, consumer, _event: PhantomData })
+        let consumer = stream
+            .get_or_create_consumer(&durable, config)
+            .await
+            .map_err(BusError::nats)?;
+        Ok(Self {
+            bus: bus.clone(),
+            spec,
+            consumer,
+            _event: PhantomData,
+        })
     }
 
     /// Fetches at most one batch (waiting up to `wait` for the first message) and handles it.
@@ -157,10 +165,24 @@ impl<E: Event> DurableConsumer<E> {
             Ok(info) => (info.stream_sequence, info.delivered),
             Err(_) => (0, 1),
         };
-        let subject = self.bus.prefix().strip(message.subject.as_str()).unwrap_or(message.subject.as_str()).to_owned();
+        let subject = self
+            .bus
+            .prefix()
+            .strip(message.subject.as_str())
+            .unwrap_or(message.subject.as_str())
+            .to_owned();
         let event = match serde_json::from_slice::<E>(&message.payload) {
             Ok(event) => event,
-            Err(err) => return self.park(&message, &subject, stream_sequence, &format!("undecodable: {err}")).await,
+            Err(err) => {
+                return self
+                    .park(
+                        &message,
+                        &subject,
+                        stream_sequence,
+                        &format!("undecodable: {err}"),
+                    )
+                    .await;
+            }
         };
         let delivery = Delivery {
             event,
@@ -171,14 +193,22 @@ impl<E: Event> DurableConsumer<E> {
         };
         let outcome = match handler(delivery).await {
             Ok(Handled::Done) => message.ack().await,
-            Err(HandlerError::Reject(reason)) => return self.park(&message, &subject, stream_sequence, &reason).await,
+            Err(HandlerError::Reject(reason)) => {
+                return self
+                    .park(&message, &subject, stream_sequence, &reason)
+                    .await;
+            }
             Err(HandlerError::Retry(reason)) if delivered >= self.spec.max_deliver => {
                 let reason = format!("failed {delivered} times, last: {reason}");
-                return self.park(&message, &subject, stream_sequence, &reason).await;
+                return self
+                    .park(&message, &subject, stream_sequence, &reason)
+                    .await;
             }
             Err(HandlerError::Retry(reason)) => {
                 tracing::warn!(durable = %self.spec.durable, stream_sequence, delivered, %reason, "handler failed; will retry");
-                message.ack_with(AckKind::Nak(Some(backoff(delivered)))).await
+                message
+                    .ack_with(AckKind::Nak(Some(backoff(delivered))))
+                    .await
             }
         };
         if let Err(err) = outcome {
@@ -186,7 +216,13 @@ impl<E: Event> DurableConsumer<E> {
         }
     }
 
-    async fn park(&self, message: &jetstream::Message, subject: &str, stream_sequence: u64, reason: &str) {
+    async fn park(
+        &self,
+        message: &jetstream::Message,
+        subject: &str,
+        stream_sequence: u64,
+        reason: &str,
+    ) {
         tracing::error!(
             stream = %self.bus.prefix().stream(&self.spec.stream),
             durable = %self.spec.durable,

@@ -43,29 +43,53 @@ pub struct Window {
 
 impl Default for Window {
     fn default() -> Self {
-        Self { max_wait: Duration::from_millis(1000), quiet: Duration::from_millis(150) }
+        Self {
+            max_wait: Duration::from_millis(1000),
+            quiet: Duration::from_millis(150),
+        }
     }
 }
 
 impl Bus {
     /// Every instance of this deployment that answers `$SRV.PING`.
-    pub async fn ping_services(&self, service: Option<&str>, window: Window) -> Result<Vec<PingResponse>, BusError> {
+    pub async fn ping_services(
+        &self,
+        service: Option<&str>,
+        window: Window,
+    ) -> Result<Vec<PingResponse>, BusError> {
         let replies: Vec<PingResponse> = self.collect(Verb::Ping, service, window).await?;
-        Ok(replies.into_iter().filter(|r| self.owns(&r.metadata)).collect())
+        Ok(replies
+            .into_iter()
+            .filter(|r| self.owns(&r.metadata))
+            .collect())
     }
 
-    pub async fn service_infos(&self, service: Option<&str>, window: Window) -> Result<Vec<Info>, BusError> {
+    pub async fn service_infos(
+        &self,
+        service: Option<&str>,
+        window: Window,
+    ) -> Result<Vec<Info>, BusError> {
         let replies: Vec<Info> = self.collect(Verb::Info, service, window).await?;
-        Ok(replies.into_iter().filter(|r| self.owns(&r.metadata)).collect())
+        Ok(replies
+            .into_iter()
+            .filter(|r| self.owns(&r.metadata))
+            .collect())
     }
 
     /// Stats replies carry no metadata; they are matched to this deployment by instance id.
-    pub async fn service_stats(&self, service: Option<&str>, window: Window) -> Result<Vec<Stats>, BusError> {
+    pub async fn service_stats(
+        &self,
+        service: Option<&str>,
+        window: Window,
+    ) -> Result<Vec<Stats>, BusError> {
         let (pings, stats) = tokio::try_join!(
             self.ping_services(service, window),
             self.collect::<Stats>(Verb::Stats, service, window)
         )?;
-        Ok(stats.into_iter().filter(|s| pings.iter().any(|p| p.id == s.id)).collect())
+        Ok(stats
+            .into_iter()
+            .filter(|s| pings.iter().any(|p| p.id == s.id))
+            .collect())
     }
 
     /// The raw JSON replies to one verb, unfiltered (for the CLI's `--json`).
@@ -79,7 +103,11 @@ impl Bus {
     }
 
     fn owns(&self, metadata: &std::collections::HashMap<String, String>) -> bool {
-        metadata.get(PREFIX_METADATA).map(String::as_str).unwrap_or_default() == self.prefix().as_str()
+        metadata
+            .get(PREFIX_METADATA)
+            .map(String::as_str)
+            .unwrap_or_default()
+            == self.prefix().as_str()
     }
 
     async fn collect<T: DeserializeOwned>(
@@ -90,7 +118,10 @@ impl Bus {
     ) -> Result<Vec<T>, BusError> {
         let client = self.client();
         let inbox = client.new_inbox();
-        let mut replies = client.subscribe(inbox.clone()).await.map_err(BusError::nats)?;
+        let mut replies = client
+            .subscribe(inbox.clone())
+            .await
+            .map_err(BusError::nats)?;
         client
             .publish_with_reply(verb.subject(service), inbox, bytes::Bytes::new())
             .await
@@ -101,11 +132,17 @@ impl Bus {
         loop {
             let now = Instant::now();
             // Wait the full window for the first reply, then only `quiet` for each next one.
-            let wait = if found.is_empty() { deadline - now } else { window.quiet.min(deadline - now) };
+            let wait = if found.is_empty() {
+                deadline - now
+            } else {
+                window.quiet.min(deadline - now)
+            };
             match tokio::time::timeout(wait, replies.next()).await {
                 Ok(Some(message)) => match serde_json::from_slice::<T>(&message.payload) {
                     Ok(reply) => found.push(reply),
-                    Err(err) => tracing::debug!(error = %err, "ignoring an undecodable discovery reply"),
+                    Err(err) => {
+                        tracing::debug!(error = %err, "ignoring an undecodable discovery reply")
+                    }
                 },
                 Ok(None) | Err(_) => break,
             }

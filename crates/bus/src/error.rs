@@ -83,7 +83,12 @@ pub struct ServiceError {
 
 impl ServiceError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), details: None, source: None }
+        Self {
+            code,
+            message: message.into(),
+            details: None,
+            source: None,
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -134,8 +139,10 @@ impl ServiceError {
     /// The chain of causes, for the one log line where the error leaves the service.
     pub fn cause_chain(&self) -> String {
         let mut chain = Vec::new();
-        let mut next: Option<&(dyn StdError + 'static)> =
-            self.source.as_deref().map(|e| e as &(dyn StdError + 'static));
+        let mut next: Option<&(dyn StdError + 'static)> = self
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static));
         while let Some(err) = next {
             chain.push(err.to_string());
             next = err.source();
@@ -152,7 +159,9 @@ impl fmt::Display for ServiceError {
 
 impl StdError for ServiceError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
     }
 }
 
@@ -180,11 +189,18 @@ pub enum BusError {
     Timeout { subject: String, timeout: Duration },
     /// The service answered with an error.
     #[error("{code}: {message}")]
-    Service { code: ErrorCode, message: String, details: Option<serde_json::Value> },
+    Service {
+        code: ErrorCode,
+        message: String,
+        details: Option<serde_json::Value>,
+    },
     #[error("a message of {size} bytes is over the server's limit of {max} bytes")]
     PayloadTooLarge { size: usize, max: usize },
     #[error("cannot decode the message from {subject}: {source}")]
-    Decode { subject: String, source: serde_json::Error },
+    Decode {
+        subject: String,
+        source: serde_json::Error,
+    },
     #[error("cannot encode the message: {0}")]
     Encode(#[source] serde_json::Error),
     #[error("NATS: {0}")]
@@ -225,9 +241,16 @@ impl BusError {
 impl From<BusError> for ServiceError {
     fn from(err: BusError) -> Self {
         match err {
-            BusError::Service { code, message, details } => {
-                Self { code, message, details, source: None }
-            }
+            BusError::Service {
+                code,
+                message,
+                details,
+            } => Self {
+                code,
+                message,
+                details,
+                source: None,
+            },
             other => Self {
                 code: other.code(),
                 message: other.public_message(),
@@ -254,9 +277,14 @@ mod tests {
 
     #[test]
     fn transport_failures_map_to_their_own_codes() {
-        let no = BusError::NoResponders { subject: "x".into() };
+        let no = BusError::NoResponders {
+            subject: "x".into(),
+        };
         assert_eq!(no.code().http_status(), 503);
-        let late = BusError::Timeout { subject: "x".into(), timeout: Duration::from_secs(1) };
+        let late = BusError::Timeout {
+            subject: "x".into(),
+            timeout: Duration::from_secs(1),
+        };
         assert_eq!(late.code().http_status(), 504);
     }
 

@@ -88,7 +88,10 @@ impl RequestContext {
     pub fn to_headers(&self) -> HeaderMap {
         let mut headers = HeaderMap::new();
         headers.insert(CORRELATION_ID, self.correlation_id.as_str());
-        headers.insert(TRACEPARENT, new_traceparent(parse_trace_id(&self.traceparent)).as_str());
+        headers.insert(
+            TRACEPARENT,
+            new_traceparent(parse_trace_id(&self.traceparent)).as_str(),
+        );
         if let Some(actor) = &self.actor {
             headers.insert(USER_ID, actor.user_id.to_string().as_str());
             headers.insert(USER_ROLES, actor.roles.join(",").as_str());
@@ -106,7 +109,12 @@ impl RequestContext {
                 user_id,
                 roles: get(USER_ROLES)
                     .map(|roles| {
-                        roles.split(',').map(str::trim).filter(|r| !r.is_empty()).map(String::from).collect()
+                        roles
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|r| !r.is_empty())
+                            .map(String::from)
+                            .collect()
                     })
                     .unwrap_or_default(),
             });
@@ -118,16 +126,19 @@ impl RequestContext {
 }
 
 fn is_acceptable_correlation_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= MAX_CORRELATION_ID_LEN
-        && id.chars().all(|c| c.is_ascii_graphic())
+    !id.is_empty() && id.len() <= MAX_CORRELATION_ID_LEN && id.chars().all(|c| c.is_ascii_graphic())
 }
 
 /// The 32-hex-digit trace id of a version-00 `traceparent`, if it is well-formed.
 fn parse_trace_id(traceparent: &str) -> Option<&str> {
     let mut parts = traceparent.split('-');
-    let (version, trace_id, span_id, flags) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    let hex = |s: &str, len: usize| s.len() == len && s.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase());
+    let (version, trace_id, span_id, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, len: usize| {
+        s.len() == len
+            && s.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    };
     let valid = version == "00"
         && parts.next().is_none()
         && hex(trace_id, 32)
@@ -140,7 +151,10 @@ fn parse_trace_id(traceparent: &str) -> Option<&str> {
 
 fn new_traceparent(trace_id: Option<&str>) -> String {
     let mut rng = rand::rng();
-    let trace_id = trace_id.map_or_else(|| format!("{:032x}", rng.random::<u128>() | 1), str::to_owned);
+    let trace_id = trace_id.map_or_else(
+        || format!("{:032x}", rng.random::<u128>() | 1),
+        str::to_owned,
+    );
     format!("00-{trace_id}-{:016x}-01", rng.random::<u64>() | 1)
 }
 
@@ -150,12 +164,18 @@ mod tests {
 
     #[test]
     fn context_survives_a_trip_through_headers() {
-        let actor = Actor { user_id: Uuid::now_v7(), roles: vec!["user".into(), "admin".into()] };
+        let actor = Actor {
+            user_id: Uuid::now_v7(),
+            roles: vec!["user".into(), "admin".into()],
+        };
         let ctx = RequestContext::new().with_actor(Some(actor.clone()));
         let back = RequestContext::from_headers(Some(&ctx.to_headers()));
         assert_eq!(back.correlation_id, ctx.correlation_id);
         assert_eq!(back.trace_id(), ctx.trace_id());
-        assert_ne!(back.traceparent, ctx.traceparent, "each hop gets its own span id");
+        assert_ne!(
+            back.traceparent, ctx.traceparent,
+            "each hop gets its own span id"
+        );
         assert_eq!(back.actor, Some(actor));
     }
 

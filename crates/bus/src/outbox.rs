@@ -48,7 +48,11 @@ pub enum OutboxError {
 }
 
 /// Writes `event` to the outbox inside the caller's transaction.
-pub async fn enqueue<E: Event>(conn: &mut PgConnection, ctx: &RequestContext, event: &E) -> Result<(), OutboxError> {
+pub async fn enqueue<E: Event>(
+    conn: &mut PgConnection,
+    ctx: &RequestContext,
+    event: &E,
+) -> Result<(), OutboxError> {
     let payload = serde_json::to_value(event)?;
     let headers: HashMap<String, String> = ctx
         .to_headers()
@@ -62,7 +66,10 @@ pub async fn enqueue<E: Event>(conn: &mut PgConnection, ctx: &RequestContext, ev
         .bind(serde_json::to_value(headers)?)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("select pg_notify($1, current_schema())").bind(CHANNEL).execute(&mut *conn).await?;
+    sqlx::query("select pg_notify($1, current_schema())")
+        .bind(CHANNEL)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -125,7 +132,11 @@ impl Relay {
                 headers.insert(name.as_str(), value.as_str());
             }
             let body = serde_json::to_vec(&payload)?;
-            pending.push(self.bus.publish_event_bytes(&subject, &event_id.to_string(), headers, body.into()).await?);
+            pending.push(
+                self.bus
+                    .publish_event_bytes(&subject, &event_id.to_string(), headers, body.into())
+                    .await?,
+            );
             ids.push(row.try_get::<i64, _>("outbox_id")?);
         }
         for ack in pending {
@@ -194,10 +205,12 @@ impl Relay {
     /// Sent rows are kept a while for inspection, then deleted.
     async fn delete_sent(&self) -> Result<u64, sqlx::Error> {
         let seconds = i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX);
-        let done = sqlx::query("delete from outbox where sent_at < now() - $1::bigint * interval '1 second'")
-            .bind(seconds)
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "delete from outbox where sent_at < now() - $1::bigint * interval '1 second'",
+        )
+        .bind(seconds)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected())
     }
 }

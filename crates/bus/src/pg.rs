@@ -21,7 +21,10 @@ pub enum PgError {
     #[error("cannot connect to Postgres at {url}: {source} (is PostgreSQL running?)")]
     Connect { url: String, source: sqlx::Error },
     #[error("cannot migrate schema {schema}: {source}")]
-    Migrate { schema: String, source: sqlx::migrate::MigrateError },
+    Migrate {
+        schema: String,
+        source: sqlx::migrate::MigrateError,
+    },
     #[error("invalid schema name {0:?}")]
     Schema(String),
 }
@@ -45,10 +48,24 @@ pub async fn connect_and_migrate(
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)
         .await
-        .map_err(|source| PgError::Connect { url: redact(url), source })?;
+        .map_err(|source| PgError::Connect {
+            url: redact(url),
+            source,
+        })?;
     let create = format!("create schema if not exists {schema}");
-    pool.execute(create.as_str()).await.map_err(|source| PgError::Connect { url: redact(url), source })?;
-    migrator.run(&pool).await.map_err(|source| PgError::Migrate { schema: schema.to_owned(), source })?;
+    pool.execute(create.as_str())
+        .await
+        .map_err(|source| PgError::Connect {
+            url: redact(url),
+            source,
+        })?;
+    migrator
+        .run(&pool)
+        .await
+        .map_err(|source| PgError::Migrate {
+            schema: schema.to_owned(),
+            source,
+        })?;
     Ok(pool)
 }
 
@@ -72,7 +89,13 @@ mod tests {
 
     #[test]
     fn redact_hides_the_password_only() {
-        assert_eq!(redact("postgres://bourse:s3cret@db:5432/bourse"), "postgres://bourse:***@db:5432/bourse");
-        assert_eq!(redact("postgres://postgres@127.0.0.1/x"), "postgres://postgres@127.0.0.1/x");
+        assert_eq!(
+            redact("postgres://bourse:s3cret@db:5432/bourse"),
+            "postgres://bourse:***@db:5432/bourse"
+        );
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
     }
 }

@@ -96,7 +96,10 @@ mod tests {
     #[test]
     fn prefix_goes_in_front_of_subjects_streams_and_buckets() {
         let prefix = Prefix::new("t_1").unwrap();
-        assert_eq!(prefix.subject("market.v1.quote.get"), "t_1.market.v1.quote.get");
+        assert_eq!(
+            prefix.subject("market.v1.quote.get"),
+            "t_1.market.v1.quote.get"
+        );
         assert_eq!(prefix.stream("PRICES"), "t_1_PRICES");
         assert_eq!(prefix.bucket("quotes"), "t_1_quotes");
         assert_eq!(prefix.strip("t_1.evt.price.X"), Some("evt.price.X"));

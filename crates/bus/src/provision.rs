@@ -15,13 +15,28 @@ use crate::{Bus, BusError};
 
 /// Every stream of DESIGN.md §2, by name.
 pub const STREAMS: &[(&str, &str)] = &[
-    ("IDENTITY", include_str!("../../../nats/streams/identity.json")),
-    ("PORTFOLIO", include_str!("../../../nats/streams/portfolio.json")),
+    (
+        "IDENTITY",
+        include_str!("../../../nats/streams/identity.json"),
+    ),
+    (
+        "PORTFOLIO",
+        include_str!("../../../nats/streams/portfolio.json"),
+    ),
     ("PRICES", include_str!("../../../nats/streams/prices.json")),
-    ("VALUATIONS", include_str!("../../../nats/streams/valuations.json")),
+    (
+        "VALUATIONS",
+        include_str!("../../../nats/streams/valuations.json"),
+    ),
     ("CHAT", include_str!("../../../nats/streams/chat.json")),
-    ("TERMINAL", include_str!("../../../nats/streams/terminal.json")),
-    ("WORKSPACE", include_str!("../../../nats/streams/workspace.json")),
+    (
+        "TERMINAL",
+        include_str!("../../../nats/streams/terminal.json"),
+    ),
+    (
+        "WORKSPACE",
+        include_str!("../../../nats/streams/workspace.json"),
+    ),
 ];
 
 /// Every KV bucket, by name.
@@ -30,9 +45,15 @@ pub const BUCKETS: &[(&str, &str)] = &[("quotes", include_str!("../../../nats/kv
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
     #[error("the definition of {name} is not valid: {source}")]
-    Definition { name: String, source: serde_json::Error },
+    Definition {
+        name: String,
+        source: serde_json::Error,
+    },
     #[error("cannot provision {name}: {source}")]
-    Server { name: String, source: Box<dyn std::error::Error + Send + Sync> },
+    Server {
+        name: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl From<ProvisionError> for BusError {
@@ -63,16 +84,33 @@ pub async fn ensure_all(bus: &Bus, replicas: Replicas) -> Result<(), ProvisionEr
 }
 
 /// The declared config of one stream, with the deployment prefix and replica count applied.
-pub fn stream_config(bus: &Bus, name: &str, json: &str, replicas: Replicas) -> Result<stream::Config, ProvisionError> {
+pub fn stream_config(
+    bus: &Bus,
+    name: &str,
+    json: &str,
+    replicas: Replicas,
+) -> Result<stream::Config, ProvisionError> {
     let mut config: stream::Config =
-        serde_json::from_str(json).map_err(|source| ProvisionError::Definition { name: name.to_owned(), source })?;
+        serde_json::from_str(json).map_err(|source| ProvisionError::Definition {
+            name: name.to_owned(),
+            source,
+        })?;
     config.name = bus.prefix().stream(&config.name);
-    config.subjects = config.subjects.iter().map(|s| bus.prefix().subject(s)).collect();
+    config.subjects = config
+        .subjects
+        .iter()
+        .map(|s| bus.prefix().subject(s))
+        .collect();
     config.num_replicas = replicas.0;
     Ok(config)
 }
 
-async fn ensure_stream(bus: &Bus, name: &str, json: &str, replicas: Replicas) -> Result<(), ProvisionError> {
+async fn ensure_stream(
+    bus: &Bus,
+    name: &str,
+    json: &str,
+    replicas: Replicas,
+) -> Result<(), ProvisionError> {
     let desired = stream_config(bus, name, json, replicas)?;
     let server_err = |source: Box<dyn std::error::Error + Send + Sync>| ProvisionError::Server {
         name: desired.name.clone(),
@@ -81,17 +119,26 @@ async fn ensure_stream(bus: &Bus, name: &str, json: &str, replicas: Replicas) ->
     let js = bus.jetstream();
     match js.get_stream(&desired.name).await {
         Ok(mut existing) => {
-            let current = existing.info().await.map_err(|e| server_err(e.into()))?.config.clone();
+            let current = existing
+                .info()
+                .await
+                .map_err(|e| server_err(e.into()))?
+                .config
+                .clone();
             if differs(&desired, &current, json) {
                 tracing::info!(stream = %desired.name, "stream definition changed; updating");
-                js.update_stream(&desired).await.map_err(|e| server_err(e.into()))?;
+                js.update_stream(&desired)
+                    .await
+                    .map_err(|e| server_err(e.into()))?;
             }
         }
         Err(err) if is_not_found(&err) => {
             tracing::info!(stream = %desired.name, "creating stream");
             // Two instances starting together may both get here; the loser sees "already in use".
             if let Err(create_err) = js.create_stream(desired.clone()).await {
-                js.get_stream(&desired.name).await.map_err(|_| server_err(create_err.into()))?;
+                js.get_stream(&desired.name)
+                    .await
+                    .map_err(|_| server_err(create_err.into()))?;
             }
         }
         Err(err) => return Err(server_err(err.into())),
@@ -108,7 +155,8 @@ fn is_not_found(err: &jetstream::context::GetStreamError) -> bool {
 /// apply) differs from what the server has. Settings the file leaves out keep the server's
 /// value, so a default filled in by the server is not mistaken for a change.
 fn differs(desired: &stream::Config, current: &stream::Config, json: &str) -> bool {
-    let declared: HashMap<String, serde_json::Value> = serde_json::from_str(json).unwrap_or_default();
+    let declared: HashMap<String, serde_json::Value> =
+        serde_json::from_str(json).unwrap_or_default();
     let (Ok(serde_json::Value::Object(want)), Ok(serde_json::Value::Object(have))) =
         (serde_json::to_value(desired), serde_json::to_value(current))
     else {
@@ -140,16 +188,31 @@ fn one() -> i64 {
     1
 }
 
-async fn ensure_bucket(bus: &Bus, name: &str, json: &str, replicas: Replicas) -> Result<(), ProvisionError> {
+async fn ensure_bucket(
+    bus: &Bus,
+    name: &str,
+    json: &str,
+    replicas: Replicas,
+) -> Result<(), ProvisionError> {
     let spec: BucketSpec =
-        serde_json::from_str(json).map_err(|source| ProvisionError::Definition { name: name.to_owned(), source })?;
+        serde_json::from_str(json).map_err(|source| ProvisionError::Definition {
+            name: name.to_owned(),
+            source,
+        })?;
     let bucket = bus.prefix().bucket(&spec.bucket);
-    let server_err =
-        |source: Box<dyn std::error::Error + Send + Sync>| ProvisionError::Server { name: bucket.clone(), source };
+    let server_err = |source: Box<dyn std::error::Error + Send + Sync>| ProvisionError::Server {
+        name: bucket.clone(),
+        source,
+    };
     let js = bus.jetstream();
     // A bucket is the stream KV_<bucket>; compare the settings we declare on that stream.
     if let Ok(mut existing) = js.get_stream(format!("KV_{bucket}")).await {
-        let mut config = existing.info().await.map_err(|e| server_err(e.into()))?.config.clone();
+        let mut config = existing
+            .info()
+            .await
+            .map_err(|e| server_err(e.into()))?
+            .config
+            .clone();
         let max_age = std::time::Duration::from_secs(spec.max_age_seconds);
         let changed = config.max_messages_per_subject != spec.history
             || config.num_replicas != replicas.0
@@ -161,7 +224,9 @@ async fn ensure_bucket(bus: &Bus, name: &str, json: &str, replicas: Replicas) ->
             config.num_replicas = replicas.0;
             config.max_age = max_age;
             config.description = Some(spec.description.clone());
-            js.update_stream(&config).await.map_err(|e| server_err(e.into()))?;
+            js.update_stream(&config)
+                .await
+                .map_err(|e| server_err(e.into()))?;
         }
         return Ok(());
     }
@@ -187,7 +252,9 @@ async fn ensure_bucket(bus: &Bus, name: &str, json: &str, replicas: Replicas) ->
         ..Default::default()
     };
     if let Err(create_err) = js.create_stream(config).await {
-        js.get_key_value(&bucket).await.map_err(|_| server_err(create_err.into()))?;
+        js.get_key_value(&bucket)
+            .await
+            .map_err(|_| server_err(create_err.into()))?;
     }
     Ok(())
 }
@@ -202,7 +269,10 @@ mod tests {
             let config: stream::Config = serde_json::from_str(json).unwrap();
             assert_eq!(&config.name, name);
             assert!(!config.subjects.is_empty(), "{name}");
-            assert!(config.subjects.iter().all(|s| s.starts_with("evt.")), "{name}: only events are kept");
+            assert!(
+                config.subjects.iter().all(|s| s.starts_with("evt.")),
+                "{name}: only events are kept"
+            );
         }
         for (name, json) in BUCKETS {
             let spec: BucketSpec = serde_json::from_str(json).unwrap();
@@ -212,7 +282,10 @@ mod tests {
 
     #[test]
     fn the_portfolio_audit_log_denies_delete_and_purge() {
-        let (_, json) = STREAMS.iter().find(|(name, _)| *name == "PORTFOLIO").unwrap();
+        let (_, json) = STREAMS
+            .iter()
+            .find(|(name, _)| *name == "PORTFOLIO")
+            .unwrap();
         let config: stream::Config = serde_json::from_str(json).unwrap();
         assert!(config.deny_delete && config.deny_purge);
     }

@@ -32,7 +32,8 @@ use crate::{
 pub const PREFIX_METADATA: &str = "bourse_prefix";
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-type ErasedHandler = Arc<dyn Fn(RequestContext, Bytes) -> BoxFuture<Result<Bytes, ServiceError>> + Send + Sync>;
+type ErasedHandler =
+    Arc<dyn Fn(RequestContext, Bytes) -> BoxFuture<Result<Bytes, ServiceError>> + Send + Sync>;
 
 struct EndpointSpec {
     name: String,
@@ -82,10 +83,16 @@ impl ServiceBuilder {
             Box::pin(async move {
                 let request: R = serde_json::from_slice(&payload).map_err(decode_error)?;
                 let reply = handler(ctx, request).await.map_err(Into::into)?;
-                serde_json::to_vec(&reply).map(Bytes::from).map_err(ServiceError::internal)
+                serde_json::to_vec(&reply)
+                    .map(Bytes::from)
+                    .map_err(ServiceError::internal)
             })
         });
-        self.endpoints.push(EndpointSpec { name: R::endpoint_name(), subject: R::SUBJECT, handler: erased });
+        self.endpoints.push(EndpointSpec {
+            name: R::endpoint_name(),
+            subject: R::SUBJECT,
+            handler: erased,
+        });
         self
     }
 
@@ -117,10 +124,22 @@ impl ServiceBuilder {
                 .add(subject.clone())
                 .await
                 .map_err(BusError::nats)?;
-            tasks.spawn(serve_endpoint(self.name.clone(), subject, endpoint, spec.handler, permits.clone()));
+            tasks.spawn(serve_endpoint(
+                self.name.clone(),
+                subject,
+                endpoint,
+                spec.handler,
+                permits.clone(),
+            ));
         }
         tracing::info!(service = %self.name, version = %self.version, prefix = %self.bus.prefix(), "service started");
-        Ok(RunningService { name: self.name, service, tasks, permits, max_concurrency: self.max_concurrency })
+        Ok(RunningService {
+            name: self.name,
+            service,
+            tasks,
+            permits,
+            max_concurrency: self.max_concurrency,
+        })
     }
 }
 
@@ -145,7 +164,10 @@ impl RunningService {
         }
         self.tasks.abort_all();
         let all = u32::try_from(self.max_concurrency).unwrap_or(u32::MAX);
-        if tokio::time::timeout(grace, self.permits.acquire_many(all)).await.is_err() {
+        if tokio::time::timeout(grace, self.permits.acquire_many(all))
+            .await
+            .is_err()
+        {
             tracing::warn!(service = %self.name, "requests still running after the grace period");
         }
         tracing::info!(service = %self.name, "service stopped");
@@ -160,7 +182,9 @@ async fn serve_endpoint(
     permits: Arc<Semaphore>,
 ) {
     while let Some(request) = endpoint.next().await {
-        let Ok(permit) = permits.clone().acquire_owned().await else { break };
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
         let handler = handler.clone();
         let ctx = RequestContext::from_headers(request.message.headers.as_ref());
         let span = tracing::info_span!(
@@ -200,19 +224,31 @@ fn log_failure(err: &ServiceError) {
         ErrorCode::Unavailable | ErrorCode::Timeout => {
             tracing::warn!(error.code = %err.code, error.message = %err.message, error.cause_chain = %err.cause_chain(), "request failed");
         }
-        _ => tracing::debug!(error.code = %err.code, error.message = %err.message, "request refused"),
+        _ => {
+            tracing::debug!(error.code = %err.code, error.message = %err.message, "request refused")
+        }
     }
 }
 
 fn error_response(err: &ServiceError) -> (Result<Bytes, service::error::Error>, HeaderMap) {
     let mut headers = HeaderMap::new();
     headers.insert(ERROR_CODE, err.code.as_str());
-    if let Some(details) = err.details.as_ref().and_then(|d| serde_json::to_string(d).ok()) {
+    if let Some(details) = err
+        .details
+        .as_ref()
+        .and_then(|d| serde_json::to_string(d).ok())
+    {
         headers.insert(ERROR_DETAILS, details.as_str());
     }
     // Header values are one line; a message with a newline would end the header block.
     let status = err.message.replace(['\r', '\n'], " ");
-    (Err(service::error::Error { status, code: usize::from(err.code.http_status()) }), headers)
+    (
+        Err(service::error::Error {
+            status,
+            code: usize::from(err.code.http_status()),
+        }),
+        headers,
+    )
 }
 
 fn decode_error(err: serde_json::Error) -> ServiceError {

@@ -1,6 +1,6 @@
 //! Tracing set-up for every Bourse binary: one call in `main`.
 //!
-//! `RUST_LOG` filters (default `info`); `BOURSE_LOG_FORMAT=json` switches to one JSON object per
+//! Logs go to stderr, so a command's output on stdout stays clean. `RUST_LOG` filters (default `info`); `BOURSE_LOG_FORMAT=json` switches to one JSON object per
 //! line for log shippers. Spans carry `correlation_id` and `trace_id` (see `bus::headers`), so a
 //! request can be followed across services by either.
 
@@ -27,11 +27,21 @@ impl LogFormat {
 /// Installs the global subscriber. `default_filter` applies when `RUST_LOG` is unset. Calling it
 /// twice is harmless (the second call does nothing), which keeps tests simple.
 pub fn init(default_filter: &str, format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match format {
-        LogFormat::Text => registry.with(fmt::layer().with_target(false)).try_init(),
-        LogFormat::Json => registry.with(fmt::layer().json().with_current_span(true)).try_init(),
+        LogFormat::Text => registry
+            .with(fmt::layer().with_target(false).with_writer(std::io::stderr))
+            .try_init(),
+        LogFormat::Json => registry
+            .with(
+                fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_writer(std::io::stderr),
+            )
+            .try_init(),
     };
 }
 
@@ -40,6 +50,10 @@ pub fn init_for_tests() {
     if std::env::var_os("TEST_LOG").is_none() {
         return;
     }
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("debug,async_nats=info,sqlx=warn"));
-    let _ = tracing_subscriber::registry().with(filter).with(fmt::layer().with_test_writer()).try_init();
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("debug,async_nats=info,sqlx=warn"));
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt::layer().with_test_writer())
+        .try_init();
 }

@@ -21,7 +21,8 @@ pub fn nats_url() -> String {
 }
 
 pub fn admin_database_url() -> String {
-    std::env::var("BOURSE_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("BOURSE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// One test's share of the servers.
@@ -42,26 +43,35 @@ impl TestEnv {
         let prefix = Prefix::new(&format!("t{tag}")).expect("valid prefix");
         let database = format!("bourse_test_{tag}");
         let admin = admin_database_url();
-        let mut conn = PgConnection::connect(&admin)
+        let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|err| {
+            panic!("Postgres is not reachable at {admin}: {err} (start it, or run .ci/run)")
+        });
+        conn.execute(format!("create database {database}").as_str())
             .await
-            .unwrap_or_else(|err| panic!("Postgres is not reachable at {admin}: {err} (start it, or run .ci/run)"));
-        conn.execute(format!("create database {database}").as_str()).await.expect("create test database");
+            .expect("create test database");
         let database_url = replace_database(&admin, &database);
-        Self { prefix, nats_url: nats_url(), database_url, database }
+        Self {
+            prefix,
+            nats_url: nats_url(),
+            database_url,
+            database,
+        }
     }
 
     /// A connection under this test's prefix.
     pub async fn bus(&self) -> Bus {
         let config = BusConfig::new(&self.nats_url, self.prefix.clone(), "test");
-        Bus::connect(config)
-            .await
-            .unwrap_or_else(|err| panic!("NATS is not reachable: {err} (start nats-server -js, or run .ci/run)"))
+        Bus::connect(config).await.unwrap_or_else(|err| {
+            panic!("NATS is not reachable: {err} (start nats-server -js, or run .ci/run)")
+        })
     }
 
     /// A connection with every stream and bucket provisioned.
     pub async fn provisioned_bus(&self) -> Bus {
         let bus = self.bus().await;
-        provision::ensure_all(&bus, provision::Replicas(1)).await.expect("provision streams");
+        provision::ensure_all(&bus, provision::Replicas(1))
+            .await
+            .expect("provision streams");
         bus
     }
 }
@@ -74,12 +84,19 @@ impl Drop for TestEnv {
         let prefix = self.prefix.clone();
         let nats_url = self.nats_url.clone();
         let cleanup = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             runtime.block_on(async move {
                 if let Ok(mut conn) = PgConnection::connect(&admin_database_url()).await {
-                    let _ = conn.execute(format!("drop database if exists {database} with (force)").as_str()).await;
+                    let _ = conn
+                        .execute(
+                            format!("drop database if exists {database} with (force)").as_str(),
+                        )
+                        .await;
                 }
                 if let Ok(client) = async_nats::connect(nats_url).await {
                     let js = async_nats::jetstream::new(client);
@@ -97,7 +114,9 @@ impl Drop for TestEnv {
 }
 
 fn replace_database(url: &str, database: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let base = match base.rfind('/') {
         Some(slash) if slash > base.find("://").map_or(0, |i| i + 2) => &base[..slash],
         _ => base,
@@ -136,6 +155,9 @@ mod tests {
             replace_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
             "postgres://postgres@127.0.0.1:5432/x"
         );
-        assert_eq!(replace_database("postgres://u@h/db?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            replace_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
     }
 }

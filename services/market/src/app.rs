@@ -28,8 +28,9 @@ pub struct AppState {
 }
 
 enum Feed {
-    Simulated(SimulatedFeed),
-    AlphaVantage(AlphaVantageFeed),
+    // Boxed: the two feeds differ in size and are built once.
+    Simulated(Box<SimulatedFeed>),
+    AlphaVantage(Box<AlphaVantageFeed>),
 }
 
 /// A started market service.
@@ -42,24 +43,36 @@ impl App {
     /// Registers the `market` service on the bus. `pool` must be migrated with
     /// [`crate::MIGRATOR`]; the streams and the `quotes` bucket must be provisioned.
     pub async fn build(config: Config, bus: Bus, pool: PgPool) -> anyhow::Result<Self> {
-        let quotes = bus.kv("quotes").await.context("the KV bucket `quotes` is missing; provision the streams")?;
+        let quotes = bus
+            .kv("quotes")
+            .await
+            .context("the KV bucket `quotes` is missing; provision the streams")?;
         let alpha_vantage = match &config.alpha_vantage_api_key {
             Some(key) => {
                 let mut av = AlphaVantageConfig::new(key.clone());
                 av.base_url = config.alpha_vantage_url.clone();
                 av.requests_per_minute = config.alpha_vantage_requests_per_minute;
-                Some(Arc::new(AlphaVantage::new(av).context("Alpha Vantage client")?))
+                Some(Arc::new(
+                    AlphaVantage::new(av).context("Alpha Vantage client")?,
+                ))
             }
             None => None,
         };
-        let state = AppState { db: pool, bus: bus.clone(), quotes, alpha_vantage };
+        let state = AppState {
+            db: pool,
+            bus: bus.clone(),
+            quotes,
+            alpha_vantage,
+        };
         let feed = match (config.effective_feed(), &state.alpha_vantage) {
-            (FeedKind::Simulated, _) => {
-                Some(Feed::Simulated(SimulatedFeed::new(state.clone(), config.feed_interval, config.feed_seed)))
-            }
-            (FeedKind::AlphaVantage, Some(provider)) => {
-                Some(Feed::AlphaVantage(AlphaVantageFeed::new(state.clone(), provider.clone())))
-            }
+            (FeedKind::Simulated, _) => Some(Feed::Simulated(Box::new(SimulatedFeed::new(
+                state.clone(),
+                config.feed_interval,
+                config.feed_seed,
+            )))),
+            (FeedKind::AlphaVantage, Some(provider)) => Some(Feed::AlphaVantage(Box::new(
+                AlphaVantageFeed::new(state.clone(), provider.clone()),
+            ))),
             (FeedKind::AlphaVantage, None) => {
                 anyhow::bail!("--price-feed alpha-vantage needs ALPHA_VANTAGE_API_KEY")
             }
@@ -74,8 +87,8 @@ impl App {
         let feed = self.feed.map(|feed| {
             let token = shutdown.child_token();
             match feed {
-                Feed::Simulated(feed) => tokio::spawn(feed.run(token)),
-                Feed::AlphaVantage(feed) => tokio::spawn(feed.run(token)),
+                Feed::Simulated(feed) => tokio::spawn((*feed).run(token)),
+                Feed::AlphaVantage(feed) => tokio::spawn((*feed).run(token)),
             }
         });
         shutdown.cancelled().await;
@@ -90,7 +103,11 @@ impl App {
 async fn register(bus: &Bus, state: AppState) -> anyhow::Result<RunningService> {
     let s = state;
     let service = bus
-        .service("market", env!("CARGO_PKG_VERSION"), "Symbols, latest quotes, daily price history and the price feed")
+        .service(
+            "market",
+            env!("CARGO_PKG_VERSION"),
+            "Symbols, latest quotes, daily price history and the price feed",
+        )
         .endpoint({
             let s = s.clone();
             move |ctx, req| handlers::symbol::search(s.clone(), ctx, req)

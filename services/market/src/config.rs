@@ -17,6 +17,7 @@ pub enum FeedKind {
 }
 
 #[derive(Debug, Clone, clap::Args)]
+#[group(id = "market")]
 pub struct Config {
     /// The price feed to run.
     #[arg(long, env = "BOURSE_PRICE_FEED", value_enum, default_value = "auto")]
@@ -51,8 +52,10 @@ impl Default for Config {
             feed_interval: Duration::from_secs(5),
             feed_seed: None,
             alpha_vantage_api_key: None,
-            alpha_vantage_url: crate::alpha_vantage::AlphaVantageConfig::DEFAULT_BASE_URL.to_owned(),
-            alpha_vantage_requests_per_minute: crate::alpha_vantage::AlphaVantageConfig::FREE_TIER_REQUESTS_PER_MINUTE,
+            alpha_vantage_url: crate::alpha_vantage::AlphaVantageConfig::DEFAULT_BASE_URL
+                .to_owned(),
+            alpha_vantage_requests_per_minute:
+                crate::alpha_vantage::AlphaVantageConfig::FREE_TIER_REQUESTS_PER_MINUTE,
         }
     }
 }

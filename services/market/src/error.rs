@@ -32,14 +32,20 @@ pub enum MarketError {
 impl From<MarketError> for ServiceError {
     fn from(err: MarketError) -> Self {
         match err {
-            MarketError::UnknownSymbol(_) | MarketError::NoQuote(_) => ServiceError::not_found(err.to_string()),
+            MarketError::UnknownSymbol(_) | MarketError::NoQuote(_) => {
+                ServiceError::not_found(err.to_string())
+            }
             MarketError::SymbolExists(_) => ServiceError::conflict(err.to_string()),
-            MarketError::Invalid(_) | MarketError::History(_) => ServiceError::validation(err.to_string()),
+            MarketError::Invalid(_) | MarketError::History(_) => {
+                ServiceError::validation(err.to_string())
+            }
             MarketError::Db(db) => ServiceError::from(db),
             MarketError::Corrupt(_) => ServiceError::internal(err),
             MarketError::Bus(bus) => ServiceError::from(bus),
             MarketError::Kv(_) => ServiceError::unavailable("the quote store is unavailable", err),
-            MarketError::AlphaVantage(_) => ServiceError::unavailable("the market data provider is unavailable", err),
+            MarketError::AlphaVantage(_) => {
+                ServiceError::unavailable("the market data provider is unavailable", err)
+            }
         }
     }
 }

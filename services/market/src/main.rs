@@ -10,7 +10,11 @@ struct Cli {
     #[command(flatten)]
     nats: bus::NatsArgs,
     /// Postgres URL; the service uses its own schema `market` in it.
-    #[arg(long, env = "BOURSE_DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/bourse")]
+    #[arg(
+        long,
+        env = "BOURSE_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/bourse"
+    )]
     database_url: String,
     #[command(flatten)]
     market: market::Config,
@@ -22,7 +26,9 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init("info", telemetry::LogFormat::from_env());
     let bus = cli.nats.connect("market").await?;
     bus::provision::ensure_all(&bus, cli.nats.replicas()).await?;
-    let pool = bus::pg::connect_and_migrate(&cli.database_url, market::SCHEMA, &market::MIGRATOR, 10).await?;
+    let pool =
+        bus::pg::connect_and_migrate(&cli.database_url, market::SCHEMA, &market::MIGRATOR, 10)
+            .await?;
     let app = market::App::build(cli.market, bus, pool).await?;
     let shutdown = CancellationToken::new();
     tokio::spawn(bus::shutdown_on_signal(shutdown.clone()));

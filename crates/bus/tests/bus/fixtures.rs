@@ -35,7 +35,11 @@ pub(crate) struct Tick {
 
 impl Tick {
     pub(crate) fn new(n: u32) -> Self {
-        Self { event_id: Uuid::now_v7(), occurred_at: Utc::now(), n }
+        Self {
+            event_id: Uuid::now_v7(),
+            occurred_at: Utc::now(),
+            n,
+        }
     }
 }
 

@@ -16,9 +16,23 @@ async fn provisioning_creates_every_stream_with_prefixed_names_and_subjects() {
         let mut stream = bus.stream(name).await.unwrap();
         let info = stream.info().await.unwrap();
         assert_eq!(info.config.name, env.prefix.stream(name));
-        assert!(info.config.subjects.iter().all(|s| s.starts_with(&format!("{}.evt.", env.prefix))), "{name}");
+        assert!(
+            info.config
+                .subjects
+                .iter()
+                .all(|s| s.starts_with(&format!("{}.evt.", env.prefix))),
+            "{name}"
+        );
     }
-    let portfolio = bus.stream("PORTFOLIO").await.unwrap().info().await.unwrap().config.clone();
+    let portfolio = bus
+        .stream("PORTFOLIO")
+        .await
+        .unwrap()
+        .info()
+        .await
+        .unwrap()
+        .config
+        .clone();
     assert!(portfolio.deny_delete && portfolio.deny_purge);
     bus.kv("quotes").await.unwrap();
 }
@@ -28,11 +42,25 @@ async fn provisioning_twice_changes_nothing() {
     let env = TestEnv::new().await;
     let bus = env.bus().await;
     provision::ensure_all(&bus, Replicas(1)).await.unwrap();
-    let before = bus.stream("PRICES").await.unwrap().info().await.unwrap().created;
+    let before = bus
+        .stream("PRICES")
+        .await
+        .unwrap()
+        .info()
+        .await
+        .unwrap()
+        .created;
 
     provision::ensure_all(&bus, Replicas(1)).await.unwrap();
 
-    let after = bus.stream("PRICES").await.unwrap().info().await.unwrap().created;
+    let after = bus
+        .stream("PRICES")
+        .await
+        .unwrap()
+        .info()
+        .await
+        .unwrap()
+        .created;
     assert_eq!(before, after, "the stream was not recreated");
 }
 
@@ -41,13 +69,29 @@ async fn a_stream_that_drifted_from_its_definition_is_updated() {
     let env = TestEnv::new().await;
     let bus = env.bus().await;
     provision::ensure_all(&bus, Replicas(1)).await.unwrap();
-    let mut config = bus.stream("PRICES").await.unwrap().info().await.unwrap().config.clone();
+    let mut config = bus
+        .stream("PRICES")
+        .await
+        .unwrap()
+        .info()
+        .await
+        .unwrap()
+        .config
+        .clone();
     config.max_age = Duration::from_secs(3600);
     bus.jetstream().update_stream(&config).await.unwrap();
 
     provision::ensure_all(&bus, Replicas(1)).await.unwrap();
 
-    let config = bus.stream("PRICES").await.unwrap().info().await.unwrap().config.clone();
+    let config = bus
+        .stream("PRICES")
+        .await
+        .unwrap()
+        .info()
+        .await
+        .unwrap()
+        .config
+        .clone();
     assert_eq!(config.max_age, Duration::from_secs(30 * 24 * 3600));
 }
 
@@ -56,8 +100,10 @@ async fn concurrent_start_ups_provision_without_failing() {
     let env = TestEnv::new().await;
     let (a, b) = (env.bus().await, env.bus().await);
 
-    let (first, second) =
-        tokio::join!(provision::ensure_all(&a, Replicas(1)), provision::ensure_all(&b, Replicas(1)));
+    let (first, second) = tokio::join!(
+        provision::ensure_all(&a, Replicas(1)),
+        provision::ensure_all(&b, Replicas(1))
+    );
 
     first.unwrap();
     second.unwrap();

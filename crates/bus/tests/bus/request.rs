@@ -17,7 +17,9 @@ async fn start_echo(bus: &Bus) -> bus::RunningService {
             match req.text.as_str() {
                 "missing" => Err(ServiceError::not_found("no such thing")
                     .with_details(serde_json::json!({"field": "text"}))),
-                "boom" => Err(ServiceError::internal(std::io::Error::other("secret internals"))),
+                "boom" => Err(ServiceError::internal(std::io::Error::other(
+                    "secret internals",
+                ))),
                 _ => Ok(Echoed {
                     text: req.text,
                     correlation_id: ctx.correlation_id,
@@ -36,9 +38,21 @@ async fn a_typed_request_gets_the_typed_reply_with_context_carried_over() {
     let bus = env.bus().await;
     let _service = start_echo(&bus).await;
     let user_id = Uuid::now_v7();
-    let ctx = RequestContext::new().with_actor(Some(Actor { user_id, roles: vec!["user".into()] }));
+    let ctx = RequestContext::new().with_actor(Some(Actor {
+        user_id,
+        roles: vec!["user".into()],
+    }));
 
-    let reply = bus.request(&ctx, &Echo { text: "hello".into(), delay_ms: 0 }).await.unwrap();
+    let reply = bus
+        .request(
+            &ctx,
+            &Echo {
+                text: "hello".into(),
+                delay_ms: 0,
+            },
+        )
+        .await
+        .unwrap();
 
     assert_eq!(reply.text, "hello");
     assert_eq!(reply.correlation_id, ctx.correlation_id);
@@ -51,10 +65,23 @@ async fn a_service_error_comes_back_with_its_code_message_and_details() {
     let bus = env.bus().await;
     let _service = start_echo(&bus).await;
 
-    let err = bus.request(&RequestContext::new(), &Echo { text: "missing".into(), delay_ms: 0 }).await.unwrap_err();
+    let err = bus
+        .request(
+            &RequestContext::new(),
+            &Echo {
+                text: "missing".into(),
+                delay_ms: 0,
+            },
+        )
+        .await
+        .unwrap_err();
 
     match err {
-        BusError::Service { code, message, details } => {
+        BusError::Service {
+            code,
+            message,
+            details,
+        } => {
             assert_eq!(code, ErrorCode::NotFound);
             assert_eq!(message, "no such thing");
             assert_eq!(details, Some(serde_json::json!({"field": "text"})));
@@ -71,14 +98,26 @@ async fn error_replies_carry_the_adr32_headers() {
 
     let reply = bus
         .client()
-        .request(env.prefix.subject("test.v1.echo.run"), r#"{"text":"missing"}"#.into())
+        .request(
+            env.prefix.subject("test.v1.echo.run"),
+            r#"{"text":"missing"}"#.into(),
+        )
         .await
         .unwrap();
 
     let headers = reply.headers.unwrap();
-    assert_eq!(headers.get("Nats-Service-Error-Code").unwrap().as_str(), "404");
-    assert_eq!(headers.get("Nats-Service-Error").unwrap().as_str(), "no such thing");
-    assert_eq!(headers.get("Bourse-Error-Code").unwrap().as_str(), "not_found");
+    assert_eq!(
+        headers.get("Nats-Service-Error-Code").unwrap().as_str(),
+        "404"
+    );
+    assert_eq!(
+        headers.get("Nats-Service-Error").unwrap().as_str(),
+        "no such thing"
+    );
+    assert_eq!(
+        headers.get("Bourse-Error-Code").unwrap().as_str(),
+        "not_found"
+    );
 }
 
 #[tokio::test]
@@ -87,7 +126,16 @@ async fn internal_errors_do_not_leak_their_cause() {
     let bus = env.bus().await;
     let _service = start_echo(&bus).await;
 
-    let err = bus.request(&RequestContext::new(), &Echo { text: "boom".into(), delay_ms: 0 }).await.unwrap_err();
+    let err = bus
+        .request(
+            &RequestContext::new(),
+            &Echo {
+                text: "boom".into(),
+                delay_ms: 0,
+            },
+        )
+        .await
+        .unwrap_err();
 
     assert_eq!(err.code(), ErrorCode::Internal);
     assert!(!err.to_string().contains("secret"), "{err}");
@@ -101,8 +149,18 @@ async fn malformed_and_invalid_bodies_are_refused_before_the_handler() {
     let subject = env.prefix.subject("test.v1.echo.run");
 
     for (body, expected) in [("{not json", "400"), (r#"{"text": 5}"#, "422"), ("", "400")] {
-        let reply = bus.client().request(subject.clone(), body.into()).await.unwrap();
-        let status = reply.headers.unwrap().get("Nats-Service-Error-Code").unwrap().as_str().to_owned();
+        let reply = bus
+            .client()
+            .request(subject.clone(), body.into())
+            .await
+            .unwrap();
+        let status = reply
+            .headers
+            .unwrap()
+            .get("Nats-Service-Error-Code")
+            .unwrap()
+            .as_str()
+            .to_owned();
         assert_eq!(status, expected, "body {body:?}");
     }
 }
@@ -112,7 +170,16 @@ async fn a_request_nobody_answers_is_no_responders() {
     let env = TestEnv::new().await;
     let bus = env.bus().await;
 
-    let err = bus.request(&RequestContext::new(), &Echo { text: "x".into(), delay_ms: 0 }).await.unwrap_err();
+    let err = bus
+        .request(
+            &RequestContext::new(),
+            &Echo {
+                text: "x".into(),
+                delay_ms: 0,
+            },
+        )
+        .await
+        .unwrap_err();
 
     assert!(matches!(err, BusError::NoResponders { .. }), "{err:?}");
     assert_eq!(err.code(), ErrorCode::Unavailable);
@@ -123,10 +190,21 @@ async fn a_request_past_its_timeout_is_a_timeout() {
     let env = TestEnv::new().await;
     let bus = env.bus().await;
     // A subscriber that never answers: the request must give up on its own.
-    let _silent = bus.client().subscribe(env.prefix.subject("test.v1.echo.run")).await.unwrap();
+    let _silent = bus
+        .client()
+        .subscribe(env.prefix.subject("test.v1.echo.run"))
+        .await
+        .unwrap();
 
     let err = bus
-        .request_with_timeout(&RequestContext::new(), &Echo { text: "x".into(), delay_ms: 0 }, Duration::from_millis(200))
+        .request_with_timeout(
+            &RequestContext::new(),
+            &Echo {
+                text: "x".into(),
+                delay_ms: 0,
+            },
+            Duration::from_millis(200),
+        )
         .await
         .unwrap_err();
 
@@ -143,11 +221,21 @@ async fn slow_requests_do_not_hold_up_the_others() {
 
     // Ten requests of 300 ms each, one endpoint: sequential handling would take 3 s.
     let started = tokio::time::Instant::now();
-    let requests: Vec<Echo> = (0..10).map(|i| Echo { text: format!("r{i}"), delay_ms: 300 }).collect();
-    let replies = futures::future::join_all(requests.iter().map(|req| bus.request(&ctx, req))).await;
+    let requests: Vec<Echo> = (0..10)
+        .map(|i| Echo {
+            text: format!("r{i}"),
+            delay_ms: 300,
+        })
+        .collect();
+    let replies =
+        futures::future::join_all(requests.iter().map(|req| bus.request(&ctx, req))).await;
 
     assert!(replies.iter().all(Result::is_ok));
-    assert!(started.elapsed() < Duration::from_millis(2000), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(2000),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -157,7 +245,16 @@ async fn a_payload_over_the_server_limit_is_refused_locally() {
     let _service = start_echo(&bus).await;
     let huge = "x".repeat(bus.client().server_info().max_payload + 1);
 
-    let err = bus.request(&RequestContext::new(), &Echo { text: huge, delay_ms: 0 }).await.unwrap_err();
+    let err = bus
+        .request(
+            &RequestContext::new(),
+            &Echo {
+                text: huge,
+                delay_ms: 0,
+            },
+        )
+        .await
+        .unwrap_err();
 
     assert_eq!(err.code(), ErrorCode::PayloadTooLarge);
 }
@@ -170,15 +267,29 @@ async fn two_instances_share_the_requests_through_the_queue_group() {
     let _b = start_echo(&env.bus().await).await;
     let ctx = RequestContext::new();
     for i in 0..40 {
-        bus.request(&ctx, &Echo { text: format!("{i}"), delay_ms: 0 }).await.unwrap();
+        bus.request(
+            &ctx,
+            &Echo {
+                text: format!("{i}"),
+                delay_ms: 0,
+            },
+        )
+        .await
+        .unwrap();
     }
 
-    let stats = bus.service_stats(Some("echo"), bus::discovery::Window::default()).await.unwrap();
+    let stats = bus
+        .service_stats(Some("echo"), bus::discovery::Window::default())
+        .await
+        .unwrap();
 
     assert_eq!(stats.len(), 2);
     let served: Vec<usize> = stats.iter().map(|s| s.endpoints[0].requests).collect();
     assert_eq!(served.iter().sum::<usize>(), 40);
-    assert!(served.iter().all(|n| *n > 0), "both instances served: {served:?}");
+    assert!(
+        served.iter().all(|n| *n > 0),
+        "both instances served: {served:?}"
+    );
 }
 
 #[tokio::test]
@@ -194,15 +305,28 @@ async fn stopping_a_service_waits_for_requests_in_flight() {
             async move {
                 signal.notify_one();
                 tokio::time::sleep(Duration::from_millis(300)).await;
-                Ok::<_, ServiceError>(Echoed { text: req.text, correlation_id: String::new(), user_id: None })
+                Ok::<_, ServiceError>(Echoed {
+                    text: req.text,
+                    correlation_id: String::new(),
+                    user_id: None,
+                })
             }
         })
         .start()
         .await
         .unwrap();
     let client = bus.clone();
-    let pending =
-        tokio::spawn(async move { client.request(&RequestContext::new(), &Echo { text: "late".into(), delay_ms: 0 }).await });
+    let pending = tokio::spawn(async move {
+        client
+            .request(
+                &RequestContext::new(),
+                &Echo {
+                    text: "late".into(),
+                    delay_ms: 0,
+                },
+            )
+            .await
+    });
     started.notified().await;
 
     service.stop(Duration::from_secs(2)).await;

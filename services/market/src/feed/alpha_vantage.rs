@@ -25,7 +25,11 @@ pub struct AlphaVantageFeed {
 
 impl AlphaVantageFeed {
     pub fn new(state: AppState, provider: std::sync::Arc<AlphaVantage>) -> Self {
-        Self { state, provider, queue: Vec::new() }
+        Self {
+            state,
+            provider,
+            queue: Vec::new(),
+        }
     }
 
     /// Quotes the next symbol of the round. Returns the symbol, or `None` when the catalogue
@@ -33,12 +37,17 @@ impl AlphaVantageFeed {
     pub async fn try_run_once(&mut self) -> Result<Option<Ticker>, MarketError> {
         if self.queue.is_empty() {
             let mut conn = self.state.db.acquire().await?;
-            let mut round: Vec<_> =
-                store::symbol::for_feed(&mut conn).await?.into_iter().map(|s| (s.symbol, s.currency)).collect();
+            let mut round: Vec<_> = store::symbol::for_feed(&mut conn)
+                .await?
+                .into_iter()
+                .map(|s| (s.symbol, s.currency))
+                .collect();
             round.reverse();
             self.queue = round;
         }
-        let Some((symbol, currency)) = self.queue.pop() else { return Ok(None) };
+        let Some((symbol, currency)) = self.queue.pop() else {
+            return Ok(None);
+        };
         let quote = match self.provider.global_quote(&symbol).await {
             Ok(quote) => quote,
             Err(AlphaVantageError::NotFound { .. }) => {

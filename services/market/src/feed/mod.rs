@@ -16,7 +16,11 @@ use contracts::market::{PriceUpdated, Quote};
 use crate::{app::AppState, error::MarketError};
 
 /// Publishes one price: the event first (acked by the stream), then the latest quote.
-pub(crate) async fn publish_quote(state: &AppState, ctx: &RequestContext, quote: &Quote) -> Result<(), MarketError> {
+pub(crate) async fn publish_quote(
+    state: &AppState,
+    ctx: &RequestContext,
+    quote: &Quote,
+) -> Result<(), MarketError> {
     let event = PriceUpdated {
         event_id: contracts::new_id(),
         occurred_at: Utc::now(),
@@ -26,7 +30,8 @@ pub(crate) async fn publish_quote(state: &AppState, ctx: &RequestContext, quote:
         source: quote.source,
     };
     state.bus.publish_event(ctx, &event).await?;
-    let bytes = serde_json::to_vec(quote).map_err(|e| MarketError::Corrupt(format!("quote: {e}")))?;
+    let bytes =
+        serde_json::to_vec(quote).map_err(|e| MarketError::Corrupt(format!("quote: {e}")))?;
     state
         .quotes
         .put(quote.symbol.as_str(), bytes.into())

@@ -50,7 +50,7 @@ impl SimulatedFeed {
 
     /// One tick: a new price for every symbol. Returns how many were published.
     pub async fn try_run_once(&mut self) -> Result<usize, MarketError> {
-        if self.ticks % RELOAD_EVERY == 0 {
+        if self.ticks.is_multiple_of(RELOAD_EVERY) {
             self.reload().await?;
         }
         self.ticks += 1;
@@ -102,10 +102,18 @@ impl SimulatedFeed {
                 continue;
             }
             let last_quote = self.last_quote(&entry.symbol).await;
-            let price = last_quote.as_ref().map(|q| q.price).or(entry.last_close).unwrap_or(DEFAULT_START);
+            let price = last_quote
+                .as_ref()
+                .map(|q| q.price)
+                .or(entry.last_close)
+                .unwrap_or(DEFAULT_START);
             self.symbols.insert(
                 entry.symbol,
-                Tracked { price, previous_close: entry.last_close, currency: entry.currency },
+                Tracked {
+                    price,
+                    previous_close: entry.last_close,
+                    currency: entry.currency,
+                },
             );
         }
         Ok(())

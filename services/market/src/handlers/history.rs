@@ -14,11 +14,17 @@ use crate::{
 };
 
 #[tracing::instrument(name = "market.history.get", skip_all, fields(symbol = %req.symbol))]
-pub async fn get(state: AppState, _ctx: RequestContext, req: GetPriceHistory) -> Result<PriceHistory, MarketError> {
+pub async fn get(
+    state: AppState,
+    _ctx: RequestContext,
+    req: GetPriceHistory,
+) -> Result<PriceHistory, MarketError> {
     if let (Some(from), Some(to)) = (req.from, req.to)
         && from > to
     {
-        return Err(MarketError::Invalid(format!("from ({from}) is after to ({to})")));
+        return Err(MarketError::Invalid(format!(
+            "from ({from}) is after to ({to})"
+        )));
     }
     let symbol = require(&state, &req.symbol).await?;
     let mut conn = state.db.acquire().await?;
@@ -30,13 +36,20 @@ pub async fn get(state: AppState, _ctx: RequestContext, req: GetPriceHistory) ->
         match provider.daily_closes(&req.symbol, false).await {
             Ok(fetched) if !fetched.is_empty() => {
                 store::daily_close::upsert(&mut conn, &req.symbol, &fetched).await?;
-                closes = store::daily_close::range(&mut conn, &req.symbol, req.from, req.to).await?;
+                closes =
+                    store::daily_close::range(&mut conn, &req.symbol, req.from, req.to).await?;
             }
             Ok(_) => {}
-            Err(err) => tracing::warn!(error = %err, "Alpha Vantage history backfill failed; answering from the database"),
+            Err(err) => {
+                tracing::warn!(error = %err, "Alpha Vantage history backfill failed; answering from the database")
+            }
         }
     }
-    Ok(PriceHistory { symbol: symbol.symbol, currency: symbol.currency, closes })
+    Ok(PriceHistory {
+        symbol: symbol.symbol,
+        currency: symbol.currency,
+        closes,
+    })
 }
 
 #[tracing::instrument(name = "market.history.import", skip_all, fields(symbol = %req.symbol))]

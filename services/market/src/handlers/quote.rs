@@ -6,12 +6,22 @@ use contracts::market::{GetQuote, Quote};
 use crate::{app::AppState, error::MarketError, handlers::symbol::require};
 
 #[tracing::instrument(name = "market.quote.get", skip_all, fields(symbol = %req.symbol))]
-pub async fn get(state: AppState, _ctx: RequestContext, req: GetQuote) -> Result<Quote, MarketError> {
+pub async fn get(
+    state: AppState,
+    _ctx: RequestContext,
+    req: GetQuote,
+) -> Result<Quote, MarketError> {
     // The hot path is one KV read; the catalogue is only consulted to tell "unknown symbol"
     // from "no price yet".
-    let entry = state.quotes.get(req.symbol.as_str()).await.map_err(|e| MarketError::Kv(e.to_string()))?;
+    let entry = state
+        .quotes
+        .get(req.symbol.as_str())
+        .await
+        .map_err(|e| MarketError::Kv(e.to_string()))?;
     match entry {
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| MarketError::Corrupt(format!("quote: {e}"))),
+        Some(bytes) => {
+            serde_json::from_slice(&bytes).map_err(|e| MarketError::Corrupt(format!("quote: {e}")))
+        }
         None => {
             require(&state, &req.symbol).await?;
             Err(MarketError::NoQuote(req.symbol))

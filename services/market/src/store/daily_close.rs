@@ -29,7 +29,11 @@ pub async fn range(
 }
 
 /// Inserts or replaces the given closes in one statement; returns the rows written.
-pub async fn upsert(conn: &mut PgConnection, symbol: &Ticker, closes: &[DailyClose]) -> Result<u64, MarketError> {
+pub async fn upsert(
+    conn: &mut PgConnection,
+    symbol: &Ticker,
+    closes: &[DailyClose],
+) -> Result<u64, MarketError> {
     let dates: Vec<NaiveDate> = closes.iter().map(|c| c.date).collect();
     let values: Vec<Decimal> = closes.iter().map(|c| c.close).collect();
     let done = sqlx::query!(

@@ -17,18 +17,32 @@ impl SymbolRow {
     /// Rows are checked by the table's constraints; a row that still does not parse means the
     /// schema and the code disagree, which is a bug worth an internal error, not a panic.
     fn into_symbol(self) -> Result<Symbol, MarketError> {
-        let symbol = Ticker::parse(&self.symbol).map_err(|e| MarketError::Corrupt(format!("symbol: {e}")))?;
+        let symbol = Ticker::parse(&self.symbol)
+            .map_err(|e| MarketError::Corrupt(format!("symbol: {e}")))?;
         let asset_type = AssetType::parse(&self.asset_type)
             .ok_or_else(|| MarketError::Corrupt(format!("asset type {:?}", self.asset_type)))?;
-        Ok(Symbol { symbol, name: self.name, exchange: self.exchange, currency: self.currency, asset_type })
+        Ok(Symbol {
+            symbol,
+            name: self.name,
+            exchange: self.exchange,
+            currency: self.currency,
+            asset_type,
+        })
     }
 }
 
 /// Symbols whose ticker starts with `query` or whose name contains it (case-insensitive),
 /// exact ticker first, then by ticker. An empty query lists the catalogue.
-pub async fn search(conn: &mut PgConnection, query: &str, limit: i64) -> Result<Vec<Symbol>, MarketError> {
+pub async fn search(
+    conn: &mut PgConnection,
+    query: &str,
+    limit: i64,
+) -> Result<Vec<Symbol>, MarketError> {
     // `like` patterns treat % and _ as wildcards; escape them so they match themselves.
-    let escaped = query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = query
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     let prefix = format!("{}%", escaped.to_uppercase());
     let contains = format!("%{escaped}%");
     let rows = sqlx::query_as!(
@@ -84,7 +98,10 @@ pub async fn insert(conn: &mut PgConnection, new: &CreateSymbol) -> Result<Symbo
 }
 
 /// Adds symbols found at a data provider; ones already in the catalogue are left as they are.
-pub async fn insert_missing(conn: &mut PgConnection, symbols: &[Symbol]) -> Result<u64, MarketError> {
+pub async fn insert_missing(
+    conn: &mut PgConnection,
+    symbols: &[Symbol],
+) -> Result<u64, MarketError> {
     let mut added = 0;
     for s in symbols {
         added += sqlx::query!(
@@ -123,7 +140,11 @@ pub async fn for_feed(conn: &mut PgConnection) -> Result<Vec<FeedSymbol>, Market
         .into_iter()
         .filter_map(|row| {
             let symbol = Ticker::parse(&row.symbol).ok()?;
-            Some(FeedSymbol { symbol, currency: row.currency, last_close: row.last_close })
+            Some(FeedSymbol {
+                symbol,
+                currency: row.currency,
+                last_close: row.last_close,
+            })
         })
         .collect())
 }

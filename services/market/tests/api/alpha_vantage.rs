@@ -75,7 +75,12 @@ async fn the_alpha_vantage_feed_turns_a_global_quote_into_a_price_and_a_quote() 
 
     let quoted = feed.try_run_once().await.unwrap().unwrap();
 
-    let quote = market.call(GetQuote { symbol: quoted.clone() }).await.unwrap();
+    let quote = market
+        .call(GetQuote {
+            symbol: quoted.clone(),
+        })
+        .await
+        .unwrap();
     assert_eq!(quote.source, QuoteSource::AlphaVantage);
     assert_eq!(quote.price, dec!(187.12));
     assert_eq!(quote.previous_close, Some(dec!(185)));
@@ -92,7 +97,13 @@ async fn a_rate_limit_note_is_reported_as_rate_limited() {
 
     let err = feed.try_run_once().await.unwrap_err();
 
-    assert!(matches!(err, MarketError::AlphaVantage(AlphaVantageError::RateLimited(_))), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            MarketError::AlphaVantage(AlphaVantageError::RateLimited(_))
+        ),
+        "{err:?}"
+    );
     market.stop().await;
 }
 
@@ -112,11 +123,31 @@ async fn search_adds_symbols_alpha_vantage_knows_to_the_catalogue() {
     .await;
     let market = spawn_market(config(&server)).await;
 
-    let found = market.call(SearchSymbols { q: Some("ZQZQ".into()), limit: None }).await.unwrap().symbols;
+    let found = market
+        .call(SearchSymbols {
+            q: Some("ZQZQ".into()),
+            limit: None,
+        })
+        .await
+        .unwrap()
+        .symbols;
 
-    assert_eq!(found.len(), 1, "the London listing does not fit a ticker: {found:?}");
+    assert_eq!(
+        found.len(),
+        1,
+        "the London listing does not fit a ticker: {found:?}"
+    );
     assert_eq!(found[0].name, "Zed Quebec Inc");
-    assert_eq!(market.call(GetSymbol { symbol: ticker("ZQZQ") }).await.unwrap().currency, "USD");
+    assert_eq!(
+        market
+            .call(GetSymbol {
+                symbol: ticker("ZQZQ")
+            })
+            .await
+            .unwrap()
+            .currency,
+        "USD"
+    );
     market.stop().await;
 }
 
@@ -137,9 +168,20 @@ async fn a_thin_history_is_backfilled_from_time_series_daily() {
     .await;
     let market = spawn_market(config(&server)).await;
 
-    let history = market.call(GetPriceHistory { symbol: ticker("AAPL"), from: None, to: None }).await.unwrap();
+    let history = market
+        .call(GetPriceHistory {
+            symbol: ticker("AAPL"),
+            from: None,
+            to: None,
+        })
+        .await
+        .unwrap();
 
     let dates: Vec<String> = history.closes.iter().map(|c| c.date.to_string()).collect();
-    assert_eq!(dates, ["2026-11-18", "2026-11-19", "2026-11-20"], "backfill plus the seeded close");
+    assert_eq!(
+        dates,
+        ["2026-11-18", "2026-11-19", "2026-11-20"],
+        "backfill plus the seeded close"
+    );
     market.stop().await;
 }

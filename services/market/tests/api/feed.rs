@@ -18,7 +18,16 @@ async fn state(market: &TestMarket) -> AppState {
 }
 
 async fn stream_messages(market: &TestMarket) -> u64 {
-    market.bus.stream("PRICES").await.unwrap().info().await.unwrap().state.messages
+    market
+        .bus
+        .stream("PRICES")
+        .await
+        .unwrap()
+        .info()
+        .await
+        .unwrap()
+        .state
+        .messages
 }
 
 #[tokio::test]
@@ -30,15 +39,30 @@ async fn a_tick_publishes_a_price_event_and_a_quote_for_every_symbol() {
 
     assert!(published >= 80, "{published}");
     assert_eq!(stream_messages(&market).await, published as u64);
-    let quote = market.call(GetQuote { symbol: ticker("AAPL") }).await.unwrap();
+    let quote = market
+        .call(GetQuote {
+            symbol: ticker("AAPL"),
+        })
+        .await
+        .unwrap();
     assert_eq!(quote.source, QuoteSource::Simulated);
     assert!(quote.price > dec!(0));
-    assert_eq!(quote.change, quote.previous_close.map(|prev| quote.price - prev), "change is against the previous close");
+    assert_eq!(
+        quote.change,
+        quote.previous_close.map(|prev| quote.price - prev),
+        "change is against the previous close"
+    );
     let stream = market.bus.stream("PRICES").await.unwrap();
-    let last = stream.get_last_raw_message_by_subject(&market.env.prefix.subject("evt.price.AAPL")).await.unwrap();
+    let last = stream
+        .get_last_raw_message_by_subject(&market.env.prefix.subject("evt.price.AAPL"))
+        .await
+        .unwrap();
     let event: PriceUpdated = serde_json::from_slice(&last.payload).unwrap();
     assert_eq!(event.price, quote.price);
-    assert_eq!(last.headers.get("Nats-Msg-Id").unwrap().as_str(), event.event_id.to_string());
+    assert_eq!(
+        last.headers.get("Nats-Msg-Id").unwrap().as_str(),
+        event.event_id.to_string()
+    );
     market.stop().await;
 }
 
@@ -55,8 +79,18 @@ async fn the_same_seed_gives_the_same_prices() {
     }
 
     for symbol in ["AAPL", "BTC-USD", "SPY"] {
-        let qa = first.call(GetQuote { symbol: ticker(symbol) }).await.unwrap();
-        let qb = second.call(GetQuote { symbol: ticker(symbol) }).await.unwrap();
+        let qa = first
+            .call(GetQuote {
+                symbol: ticker(symbol),
+            })
+            .await
+            .unwrap();
+        let qb = second
+            .call(GetQuote {
+                symbol: ticker(symbol),
+            })
+            .await
+            .unwrap();
         assert_eq!(qa.price, qb.price, "{symbol}");
     }
     first.stop().await;
@@ -67,11 +101,25 @@ async fn the_same_seed_gives_the_same_prices() {
 async fn a_symbol_without_a_price_yet_is_not_found() {
     let market = spawn_market(market::Config::default()).await;
 
-    let err = market.call(GetQuote { symbol: ticker("AAPL") }).await.unwrap_err();
-    let unknown = market.call(GetQuote { symbol: ticker("NOSUCH") }).await.unwrap_err();
+    let err = market
+        .call(GetQuote {
+            symbol: ticker("AAPL"),
+        })
+        .await
+        .unwrap_err();
+    let unknown = market
+        .call(GetQuote {
+            symbol: ticker("NOSUCH"),
+        })
+        .await
+        .unwrap_err();
 
     assert_eq!(err.code(), ErrorCode::NotFound);
-    assert!(err.public_message().contains("no price"), "{}", err.public_message());
+    assert!(
+        err.public_message().contains("no price"),
+        "{}",
+        err.public_message()
+    );
     assert!(unknown.public_message().contains("unknown symbol"));
     market.stop().await;
 }
@@ -85,15 +133,31 @@ async fn the_running_service_feeds_prices_at_its_interval() {
         ..market::Config::default()
     };
     let market = spawn_market(config).await;
-    let mut prices = market.bus.client().subscribe(market.env.prefix.subject("evt.price.MSFT")).await.unwrap();
+    let mut prices = market
+        .bus
+        .client()
+        .subscribe(market.env.prefix.subject("evt.price.MSFT"))
+        .await
+        .unwrap();
 
-    let first = tokio::time::timeout(Duration::from_secs(10), prices.next()).await.unwrap().unwrap();
-    let second = tokio::time::timeout(Duration::from_secs(10), prices.next()).await.unwrap().unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(10), prices.next())
+        .await
+        .unwrap()
+        .unwrap();
+    let second = tokio::time::timeout(Duration::from_secs(10), prices.next())
+        .await
+        .unwrap()
+        .unwrap();
 
     let a: PriceUpdated = serde_json::from_slice(&first.payload).unwrap();
     let b: PriceUpdated = serde_json::from_slice(&second.payload).unwrap();
     assert!(b.occurred_at > a.occurred_at);
-    let quote: Quote = market.call(GetQuote { symbol: ticker("MSFT") }).await.unwrap();
+    let quote: Quote = market
+        .call(GetQuote {
+            symbol: ticker("MSFT"),
+        })
+        .await
+        .unwrap();
     assert!(quote.as_of >= a.occurred_at - chrono::Duration::seconds(1));
     market.stop().await;
 }
@@ -103,12 +167,24 @@ async fn a_feed_restarted_continues_from_the_last_quote() {
     let market = spawn_market(market::Config::default()).await;
     let mut feed = SimulatedFeed::new(state(&market).await, Duration::from_secs(5), Some(3));
     feed.try_run_once().await.unwrap();
-    let before = market.call(GetQuote { symbol: ticker("AAPL") }).await.unwrap().price;
+    let before = market
+        .call(GetQuote {
+            symbol: ticker("AAPL"),
+        })
+        .await
+        .unwrap()
+        .price;
 
     let mut restarted = SimulatedFeed::new(state(&market).await, Duration::from_millis(1), Some(3));
     restarted.try_run_once().await.unwrap();
 
-    let after = market.call(GetQuote { symbol: ticker("AAPL") }).await.unwrap().price;
+    let after = market
+        .call(GetQuote {
+            symbol: ticker("AAPL"),
+        })
+        .await
+        .unwrap()
+        .price;
     // One tick of a millisecond moves the price by a hair, not back to the reference close.
     let moved = ((after - before) / before).abs();
     assert!(moved < dec!(0.01), "{before} -> {after}");

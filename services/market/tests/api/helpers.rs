@@ -19,11 +19,22 @@ pub(crate) struct TestMarket {
 pub(crate) async fn spawn_market(config: market::Config) -> TestMarket {
     let env = TestEnv::new().await;
     let bus = env.provisioned_bus().await;
-    let pool = bus::pg::connect_and_migrate(&env.database_url, market::SCHEMA, &market::MIGRATOR, 5).await.unwrap();
-    let app = market::App::build(config, bus.clone(), pool.clone()).await.unwrap();
+    let pool =
+        bus::pg::connect_and_migrate(&env.database_url, market::SCHEMA, &market::MIGRATOR, 5)
+            .await
+            .unwrap();
+    let app = market::App::build(config, bus.clone(), pool.clone())
+        .await
+        .unwrap();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    TestMarket { bus, pool, shutdown, task: Some(task), env }
+    TestMarket {
+        bus,
+        pool,
+        shutdown,
+        task: Some(task),
+        env,
+    }
 }
 
 impl TestMarket {

@@ -16,11 +16,18 @@ async fn imported_csv_closes_are_returned_in_date_order_within_the_range() {
     let csv = "date,close\n2026-01-05,101.50\n2026-01-02,100.00\n2026-01-06,99.25\n";
 
     let imported = market
-        .call(ImportPriceHistory { symbol: ticker("MSFT"), data: HistoryData::Csv { text: csv.into() } })
+        .call(ImportPriceHistory {
+            symbol: ticker("MSFT"),
+            data: HistoryData::Csv { text: csv.into() },
+        })
         .await
         .unwrap();
     let history = market
-        .call(GetPriceHistory { symbol: ticker("MSFT"), from: Some(day("2026-01-01")), to: Some(day("2026-01-05")) })
+        .call(GetPriceHistory {
+            symbol: ticker("MSFT"),
+            from: Some(day("2026-01-01")),
+            to: Some(day("2026-01-05")),
+        })
         .await
         .unwrap();
 
@@ -29,8 +36,14 @@ async fn imported_csv_closes_are_returned_in_date_order_within_the_range() {
     assert_eq!(
         history.closes,
         vec![
-            DailyClose { date: day("2026-01-02"), close: dec!(100.00) },
-            DailyClose { date: day("2026-01-05"), close: dec!(101.50) }
+            DailyClose {
+                date: day("2026-01-02"),
+                close: dec!(100.00)
+            },
+            DailyClose {
+                date: day("2026-01-05"),
+                close: dec!(101.50)
+            }
         ]
     );
     market.stop().await;
@@ -41,17 +54,32 @@ async fn importing_again_replaces_the_close_of_a_day() {
     let market = spawn_market(market::Config::default()).await;
     let import = |close| ImportPriceHistory {
         symbol: ticker("MSFT"),
-        data: HistoryData::Closes { closes: vec![DailyClose { date: day("2026-02-02"), close }] },
+        data: HistoryData::Closes {
+            closes: vec![DailyClose {
+                date: day("2026-02-02"),
+                close,
+            }],
+        },
     };
 
     market.call(import(dec!(10))).await.unwrap();
     market.call(import(dec!(12.5))).await.unwrap();
 
     let history = market
-        .call(GetPriceHistory { symbol: ticker("MSFT"), from: Some(day("2026-02-02")), to: Some(day("2026-02-02")) })
+        .call(GetPriceHistory {
+            symbol: ticker("MSFT"),
+            from: Some(day("2026-02-02")),
+            to: Some(day("2026-02-02")),
+        })
         .await
         .unwrap();
-    assert_eq!(history.closes, vec![DailyClose { date: day("2026-02-02"), close: dec!(12.5) }]);
+    assert_eq!(
+        history.closes,
+        vec![DailyClose {
+            date: day("2026-02-02"),
+            close: dec!(12.5)
+        }]
+    );
     market.stop().await;
 }
 
@@ -61,14 +89,25 @@ async fn a_bad_row_refuses_the_whole_import_and_writes_nothing() {
     let csv = "date,close\n2026-03-02,10\n2026-03-03,-4\n";
 
     let err = market
-        .call(ImportPriceHistory { symbol: ticker("NVDA"), data: HistoryData::Csv { text: csv.into() } })
+        .call(ImportPriceHistory {
+            symbol: ticker("NVDA"),
+            data: HistoryData::Csv { text: csv.into() },
+        })
         .await
         .unwrap_err();
 
     assert_eq!(err.code(), ErrorCode::ValidationFailed);
-    assert!(err.public_message().contains("line 3"), "{}", err.public_message());
+    assert!(
+        err.public_message().contains("line 3"),
+        "{}",
+        err.public_message()
+    );
     let history = market
-        .call(GetPriceHistory { symbol: ticker("NVDA"), from: Some(day("2026-03-01")), to: Some(day("2026-03-31")) })
+        .call(GetPriceHistory {
+            symbol: ticker("NVDA"),
+            from: Some(day("2026-03-01")),
+            to: Some(day("2026-03-31")),
+        })
         .await
         .unwrap();
     assert!(history.closes.is_empty());
@@ -79,13 +118,29 @@ async fn a_bad_row_refuses_the_whole_import_and_writes_nothing() {
 async fn history_of_an_unknown_symbol_is_not_found_and_an_inverted_range_is_invalid() {
     let market = spawn_market(market::Config::default()).await;
 
-    let unknown = market.call(GetPriceHistory { symbol: ticker("NOPE"), from: None, to: None }).await.unwrap_err();
+    let unknown = market
+        .call(GetPriceHistory {
+            symbol: ticker("NOPE"),
+            from: None,
+            to: None,
+        })
+        .await
+        .unwrap_err();
     let inverted = market
-        .call(GetPriceHistory { symbol: ticker("AAPL"), from: Some(day("2026-02-01")), to: Some(day("2026-01-01")) })
+        .call(GetPriceHistory {
+            symbol: ticker("AAPL"),
+            from: Some(day("2026-02-01")),
+            to: Some(day("2026-01-01")),
+        })
         .await
         .unwrap_err();
     let import_unknown = market
-        .call(ImportPriceHistory { symbol: ticker("NOPE"), data: HistoryData::Csv { text: "date,close\n2026-01-02,1\n".into() } })
+        .call(ImportPriceHistory {
+            symbol: ticker("NOPE"),
+            data: HistoryData::Csv {
+                text: "date,close\n2026-01-02,1\n".into(),
+            },
+        })
         .await
         .unwrap_err();
 
@@ -98,13 +153,31 @@ async fn history_of_an_unknown_symbol_is_not_found_and_an_inverted_range_is_inva
 #[tokio::test]
 async fn a_broken_database_answers_an_error_and_the_service_keeps_serving() {
     let market = spawn_market(market::Config::default()).await;
-    market.pool.execute("alter table market.daily_close rename to daily_close_gone").await.unwrap();
+    market
+        .pool
+        .execute("alter table market.daily_close rename to daily_close_gone")
+        .await
+        .unwrap();
 
-    let broken = market.call(GetPriceHistory { symbol: ticker("AAPL"), from: None, to: None }).await.unwrap_err();
-    let still_fine = market.call(contracts::market::GetSymbol { symbol: ticker("AAPL") }).await;
+    let broken = market
+        .call(GetPriceHistory {
+            symbol: ticker("AAPL"),
+            from: None,
+            to: None,
+        })
+        .await
+        .unwrap_err();
+    let still_fine = market
+        .call(contracts::market::GetSymbol {
+            symbol: ticker("AAPL"),
+        })
+        .await;
 
     assert_eq!(broken.code(), ErrorCode::Internal);
-    assert!(!broken.public_message().contains("daily_close"), "no internals leak");
+    assert!(
+        !broken.public_message().contains("daily_close"),
+        "no internals leak"
+    );
     assert!(still_fine.is_ok());
     market.stop().await;
 }

@@ -7,10 +7,21 @@ use crate::helpers::{spawn_market, ticker};
 async fn the_catalogue_is_seeded_with_large_caps_etfs_and_crypto() {
     let market = spawn_market(market::Config::default()).await;
 
-    let all = market.call(SearchSymbols { q: None, limit: Some(100) }).await.unwrap().symbols;
+    let all = market
+        .call(SearchSymbols {
+            q: None,
+            limit: Some(100),
+        })
+        .await
+        .unwrap()
+        .symbols;
 
     let count = |kind| all.iter().filter(|s| s.asset_type == kind).count();
-    assert!(count(AssetType::Stock) >= 50, "{} stocks", count(AssetType::Stock));
+    assert!(
+        count(AssetType::Stock) >= 50,
+        "{} stocks",
+        count(AssetType::Stock)
+    );
     assert!(count(AssetType::Etf) >= 3);
     assert!(count(AssetType::Crypto) >= 3);
     market.stop().await;
@@ -20,12 +31,36 @@ async fn the_catalogue_is_seeded_with_large_caps_etfs_and_crypto() {
 async fn search_matches_symbol_prefix_and_name_with_the_exact_symbol_first() {
     let market = spawn_market(market::Config::default()).await;
 
-    let by_symbol = market.call(SearchSymbols { q: Some("aapl".into()), limit: None }).await.unwrap().symbols;
-    let by_name = market.call(SearchSymbols { q: Some("micro".into()), limit: None }).await.unwrap().symbols;
-    let wildcard = market.call(SearchSymbols { q: Some("%".into()), limit: None }).await.unwrap().symbols;
+    let by_symbol = market
+        .call(SearchSymbols {
+            q: Some("aapl".into()),
+            limit: None,
+        })
+        .await
+        .unwrap()
+        .symbols;
+    let by_name = market
+        .call(SearchSymbols {
+            q: Some("micro".into()),
+            limit: None,
+        })
+        .await
+        .unwrap()
+        .symbols;
+    let wildcard = market
+        .call(SearchSymbols {
+            q: Some("%".into()),
+            limit: None,
+        })
+        .await
+        .unwrap()
+        .symbols;
 
     assert_eq!(by_symbol[0].symbol.as_str(), "AAPL");
-    assert!(by_name.iter().any(|s| s.symbol.as_str() == "MSFT"), "{by_name:?}");
+    assert!(
+        by_name.iter().any(|s| s.symbol.as_str() == "MSFT"),
+        "{by_name:?}"
+    );
     assert!(wildcard.is_empty(), "% is matched literally");
     market.stop().await;
 }
@@ -34,7 +69,13 @@ async fn search_matches_symbol_prefix_and_name_with_the_exact_symbol_first() {
 async fn search_refuses_a_limit_out_of_range() {
     let market = spawn_market(market::Config::default()).await;
 
-    let err = market.call(SearchSymbols { q: None, limit: Some(0) }).await.unwrap_err();
+    let err = market
+        .call(SearchSymbols {
+            q: None,
+            limit: Some(0),
+        })
+        .await
+        .unwrap_err();
 
     assert_eq!(err.code(), ErrorCode::ValidationFailed);
     market.stop().await;
@@ -44,7 +85,12 @@ async fn search_refuses_a_limit_out_of_range() {
 async fn an_unknown_symbol_is_not_found() {
     let market = spawn_market(market::Config::default()).await;
 
-    let err = market.call(GetSymbol { symbol: ticker("ZZZZZ") }).await.unwrap_err();
+    let err = market
+        .call(GetSymbol {
+            symbol: ticker("ZZZZZ"),
+        })
+        .await
+        .unwrap_err();
 
     assert_eq!(err.code(), ErrorCode::NotFound);
     market.stop().await;
@@ -62,11 +108,23 @@ async fn a_created_symbol_can_be_read_and_not_created_twice() {
     };
 
     let created = market.call(new.clone()).await.unwrap();
-    let read = market.call(GetSymbol { symbol: ticker("ACME") }).await.unwrap();
+    let read = market
+        .call(GetSymbol {
+            symbol: ticker("ACME"),
+        })
+        .await
+        .unwrap();
     let again = market.call(new).await.unwrap_err();
 
     assert_eq!(created, read);
-    assert_eq!((read.name.as_str(), read.exchange.as_str(), read.currency.as_str()), ("Acme Corp", "NYSE", "USD"));
+    assert_eq!(
+        (
+            read.name.as_str(),
+            read.exchange.as_str(),
+            read.currency.as_str()
+        ),
+        ("Acme Corp", "NYSE", "USD")
+    );
     assert_eq!(again.code(), ErrorCode::Conflict);
     market.stop().await;
 }
@@ -87,6 +145,15 @@ async fn a_symbol_with_a_bad_currency_is_refused_and_not_stored() {
         .unwrap_err();
 
     assert_eq!(err.code(), ErrorCode::ValidationFailed);
-    assert_eq!(market.call(GetSymbol { symbol: ticker("BAD") }).await.unwrap_err().code(), ErrorCode::NotFound);
+    assert_eq!(
+        market
+            .call(GetSymbol {
+                symbol: ticker("BAD")
+            })
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::NotFound
+    );
     market.stop().await;
 }

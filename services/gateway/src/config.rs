@@ -1,0 +1,118 @@
+//! The gateway's configuration: flags with `BOURSE_*` environment fallbacks. The doc comment of
+//! every field is its `--help` text. NATS settings are not here: they are [`bus::NatsArgs`],
+//! shared by every binary and flattened next to this in `main` (and in `bourse dev`).
+
+use std::{net::SocketAddr, time::Duration};
+
+/// How the HTTP and WebSocket edge listens and behaves.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Address the HTTP server listens on (port 0 picks a free port).
+    #[arg(long, env = "BOURSE_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: SocketAddr,
+
+    /// Browser origins allowed by CORS, comma-separated (an allow-list: `*` is refused).
+    #[arg(
+        long,
+        env = "BOURSE_CORS_ORIGINS",
+        value_delimiter = ',',
+        default_value = "http://localhost:5173,http://127.0.0.1:5173"
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Frames buffered per WebSocket client before it is declared lagged (at least 1).
+    #[arg(long, env = "BOURSE_WS_BUFFER", default_value_t = 256)]
+    pub ws_buffer: usize,
+
+    /// How often the server pings each WebSocket client (e.g. `20s`).
+    #[arg(long, env = "BOURSE_WS_PING_INTERVAL", default_value = "20s", value_parser = humantime::parse_duration)]
+    pub ws_ping_interval: Duration,
+
+    /// A WebSocket client that sends nothing (not even a pong) for this long is disconnected;
+    /// a write to a client that does not read for this long also ends its socket.
+    #[arg(long, env = "BOURSE_WS_IDLE_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub ws_idle_timeout: Duration,
+
+    /// Services that must answer `$SRV.PING` for `/health/all` to report healthy, comma-separated.
+    #[arg(
+        long,
+        env = "BOURSE_EXPECTED_SERVICES",
+        value_delimiter = ',',
+        default_value = "gateway,market"
+    )]
+    pub expected_services: Vec<String>,
+
+    /// How long `/health/all` and `/services` wait for ADR-32 replies (e.g. `1s`).
+    #[arg(long, env = "BOURSE_DISCOVERY_WAIT", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub discovery_wait: Duration,
+
+    /// At shutdown, how long requests and WebSocket sessions in flight get to finish.
+    #[arg(long, env = "BOURSE_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Config {
+    /// The same values as the flags' defaults.
+    fn default() -> Self {
+        Self {
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            cors_origins: vec![
+                "http://localhost:5173".into(),
+                "http://127.0.0.1:5173".into(),
+            ],
+            ws_buffer: 256,
+            ws_ping_interval: Duration::from_secs(20),
+            ws_idle_timeout: Duration::from_secs(60),
+            expected_services: vec!["gateway".into(), "market".into()],
+            discovery_wait: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A request body larger than this is refused with 413 (DESIGN.md §4).
+pub const BODY_LIMIT: usize = 10 * 1024 * 1024;
+
+/// A WebSocket message or frame larger than this is refused (DESIGN.md §4).
+pub const WS_MESSAGE_LIMIT: usize = 1024 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    #[test]
+    fn flag_defaults_match_the_default_impl() {
+        let parsed = Cli::parse_from(["gateway"]).config;
+        let default = Config::default();
+        assert_eq!(parsed.http_addr, default.http_addr);
+        assert_eq!(parsed.cors_origins, default.cors_origins);
+        assert_eq!(parsed.ws_buffer, default.ws_buffer);
+        assert_eq!(parsed.ws_ping_interval, default.ws_ping_interval);
+        assert_eq!(parsed.ws_idle_timeout, default.ws_idle_timeout);
+        assert_eq!(parsed.expected_services, default.expected_services);
+        assert_eq!(parsed.discovery_wait, default.discovery_wait);
+        assert_eq!(parsed.shutdown_grace, default.shutdown_grace);
+    }
+
+    #[test]
+    fn cors_origins_are_comma_separated() {
+        let parsed = Cli::parse_from([
+            "gateway",
+            "--cors-origins",
+            "https://a.example,https://b.example",
+        ])
+        .config;
+        assert_eq!(
+            parsed.cors_origins,
+            ["https://a.example", "https://b.example"]
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! Correlation at the edge: every request gets a [`RequestContext`] — the caller's
+//! `X-Correlation-Id` when acceptable, else a new one; the caller's `traceparent` continued —
+//! which travels to the services in NATS headers and comes back in the `X-Correlation-Id`
+//! response header and the envelope.
+//!
+//! Only the correlation id and `traceparent` are taken from the client. Headers such as
+//! `Bourse-User-Id` are never read here: the bus builds NATS headers from the context alone,
+//! and the acting user will be set only after a verified JWT.
+
+use axum::{
+    extract::{FromRequestParts, Request},
+    http::{HeaderMap, HeaderName, HeaderValue, request::Parts},
+    middleware::Next,
+    response::Response,
+};
+use bus::{ErrorCode, RequestContext};
+
+use crate::{
+    config::BODY_LIMIT,
+    envelope::{self, Enveloped, ErrorBody},
+};
+
+pub(crate) const X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
+const TRACEPARENT: &str = "traceparent";
+
+tokio::task_local! {
+    static CORRELATION_ID: String;
+}
+
+/// The correlation id of the request being answered on this task.
+pub(crate) fn current_correlation_id() -> String {
+    CORRELATION_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| RequestContext::new().correlation_id)
+}
+
+/// Middleware: builds the request's context, runs the rest of the stack with it, echoes the
+/// correlation id, and wraps any error response that is not an envelope yet (axum's 405, a
+/// layer's 413, …) into one, so that every answer has the same shape.
+pub(crate) async fn correlate(mut request: Request, next: Next) -> Response {
+    let ctx = context_from(request.headers());
+    let correlation_id = ctx.correlation_id.clone();
+    request.extensions_mut().insert(ctx);
+    let response = CORRELATION_ID
+        .scope(correlation_id.clone(), next.run(request))
+        .await;
+    let status = response.status();
+    let mut response = if (status.is_client_error() || status.is_server_error())
+        && response.extensions().get::<Enveloped>().is_none()
+    {
+        let code = envelope::code_of(status);
+        let message = match code {
+            ErrorCode::PayloadTooLarge => {
+                format!("the request body is larger than {BODY_LIMIT} bytes")
+            }
+            _ => status
+                .canonical_reason()
+                .unwrap_or("request failed")
+                .to_lowercase(),
+        };
+        tracing::debug!(%status, %code, "wrapping a bare error response into the envelope");
+        envelope::error_response(
+            ErrorBody {
+                code,
+                message,
+                details: None,
+            },
+            "gateway",
+            correlation_id.clone(),
+        )
+    } else {
+        response
+    };
+    if let Ok(value) = HeaderValue::from_str(&correlation_id) {
+        response.headers_mut().insert(X_CORRELATION_ID, value);
+    }
+    response
+}
+
+fn context_from(headers: &HeaderMap) -> RequestContext {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    RequestContext::new()
+        .with_correlation_id(get(X_CORRELATION_ID.as_str()))
+        .with_traceparent(get(TRACEPARENT))
+}
+
+/// The request's context, for handlers that talk to the bus.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx(pub(crate) RequestContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ctx = parts
+            .extensions
+            .get::<RequestContext>()
+            .cloned()
+            .unwrap_or_else(|| context_from(&parts.headers));
+        Ok(Self(ctx))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_acceptable_correlation_id_is_kept_and_a_bad_one_replaced() {
+        let mut headers = HeaderMap::new();
+        headers.insert(X_CORRELATION_ID, HeaderValue::from_static("order-42"));
+        assert_eq!(context_from(&headers).correlation_id, "order-42");
+        headers.insert(X_CORRELATION_ID, HeaderValue::from_static("has space"));
+        assert_ne!(context_from(&headers).correlation_id, "has space");
+    }
+
+    #[test]
+    fn the_callers_trace_is_continued() {
+        let mut headers = HeaderMap::new();
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        headers.insert(TRACEPARENT, HeaderValue::from_static(parent));
+        assert_eq!(
+            context_from(&headers).trace_id(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+    }
+}

@@ -1,0 +1,190 @@
+//! Prometheus metrics, one registry per [`crate::App`] (no global recorder: tests run several
+//! gateways in one process). Served as OpenMetrics text at `/metrics`:
+//!
+//! - `bourse_gateway_http_requests_total{method,route,status}`
+//! - `bourse_gateway_http_request_duration_seconds{method,route}` (histogram)
+//! - `bourse_gateway_ws_connections` (gauge)
+//! - `bourse_gateway_ws_frames_sent_total`, `bourse_gateway_ws_lagged_total`
+//!
+//! `route` is the matched route template (`/api/v1/stocks/{symbol}`), never the raw path, so a
+//! client cannot blow up the label set; requests that match no route count as `unmatched`.
+
+use std::{sync::Arc, time::Instant};
+
+use axum::{
+    extract::{MatchedPath, Request, State},
+    http::{StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use prometheus_client::{
+    encoding::{EncodeLabelSet, text::encode},
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::Gauge,
+        histogram::{Histogram, exponential_buckets},
+    },
+    registry::Registry,
+};
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
+
+/// The gateway's metrics and the registry they are exposed from.
+#[derive(Debug)]
+pub(crate) struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: HistogramFamily,
+    pub(crate) ws_connections: Gauge,
+    pub(crate) ws_frames_sent: Counter,
+    pub(crate) ws_lagged: Counter,
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        let mut registry = Registry::with_prefix("bourse_gateway");
+        let requests = Family::<RequestLabels, Counter>::default();
+        // 1 ms .. ~33 s.
+        let durations: HistogramFamily =
+            Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.001, 2.0, 16)));
+        let ws_connections = Gauge::default();
+        let ws_frames_sent = Counter::default();
+        let ws_lagged = Counter::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method, matched route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            durations.clone(),
+        );
+        registry.register(
+            "ws_connections",
+            "WebSocket clients connected now",
+            ws_connections.clone(),
+        );
+        registry.register(
+            "ws_frames_sent",
+            "Frames written to WebSocket clients",
+            ws_frames_sent.clone(),
+        );
+        registry.register(
+            "ws_lagged",
+            "Times a WebSocket client fell behind and was sent a lagged frame",
+            ws_lagged.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            durations,
+            ws_connections,
+            ws_frames_sent,
+            ws_lagged,
+        }
+    }
+
+    fn observe(&self, method: String, route: String, status: StatusCode, seconds: f64) {
+        self.durations
+            .get_or_create(&RouteLabels {
+                method: method.clone(),
+                route: route.clone(),
+            })
+            .observe(seconds);
+        self.requests
+            .get_or_create(&RequestLabels {
+                method,
+                route,
+                status: status.as_u16(),
+            })
+            .inc();
+    }
+
+    /// The OpenMetrics text exposition.
+    pub(crate) fn render(&self) -> Result<String, std::fmt::Error> {
+        let mut text = String::new();
+        encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+/// Middleware: counts and times every request by its matched route.
+pub(crate) async fn track(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    metrics.observe(
+        method,
+        route,
+        response.status(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+/// `GET /metrics`.
+pub(crate) async fn serve(State(metrics): State<Arc<Metrics>>) -> Response {
+    match metrics.render() {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(err) => {
+            tracing::error!(error.message = %err, "cannot encode the metrics");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_counted_by_route_template_and_status() {
+        let metrics = Metrics::new();
+        metrics.observe(
+            "GET".into(),
+            "/api/v1/stocks/{symbol}".into(),
+            StatusCode::NOT_FOUND,
+            0.01,
+        );
+        let text = metrics.render().unwrap();
+        assert!(
+            text.contains(r#"bourse_gateway_http_requests_total{method="GET",route="/api/v1/stocks/{symbol}",status="404"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("bourse_gateway_http_request_duration_seconds_bucket"),
+            "{text}"
+        );
+        assert!(text.contains("bourse_gateway_ws_connections 0"), "{text}");
+    }
+}

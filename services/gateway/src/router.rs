@@ -1,0 +1,91 @@
+//! The whole HTTP surface in one place: the routes (each registered with its OpenAPI operation)
+//! and the layer stack every request goes through.
+//!
+//! From the outside in: security headers → CORS → correlation (context, task-local correlation
+//! id, the envelope safety net) → metrics → tracing → body limit → the route.
+
+use axum::{
+    Extension, Router,
+    extract::{DefaultBodyLimit, Request},
+    http::Method,
+    middleware,
+    routing::get,
+};
+use bus::RequestContext;
+use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    app::AppState,
+    config::BODY_LIMIT,
+    context,
+    error::ApiError,
+    health, metrics,
+    openapi::{self, ApiDoc, OpenApiJson},
+    routes, security, ws,
+};
+
+/// The router with every route and layer, ready to serve.
+pub(crate) fn build(state: AppState) -> anyhow::Result<Router> {
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::api())
+        .routes(routes!(health::health))
+        .routes(routes!(health::health_all))
+        .routes(routes!(health::services))
+        .routes(routes!(ws::upgrade))
+        .routes(routes!(ws::upgrade_prices))
+        .routes(routes!(openapi::serve))
+        .split_for_parts();
+    let doc = OpenApiJson::render(api)?;
+    let cors = security::cors(&state.config.cors_origins)?;
+    let metrics_state = state.metrics.clone();
+    let router = router
+        .route("/metrics", get(metrics::serve))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(Extension(doc))
+        // Bodies are limited once, by tower-http: a `Content-Length` over the limit is refused
+        // before reading, a streamed body when it passes the limit (axum's extractors see the
+        // error and answer 413).
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        // Failures are logged once, by `ApiError`, with their cause; the trace layer only spans.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(span_for)
+                .on_failure(()),
+        )
+        .layer(middleware::from_fn_with_state(
+            metrics_state,
+            metrics::track,
+        ))
+        .layer(middleware::from_fn(context::correlate))
+        .layer(cors);
+    let router = security::headers()
+        .into_iter()
+        .fold(router, |router, layer| router.layer(layer));
+    Ok(router.with_state(state))
+}
+
+/// The request span: method, path and the correlation and trace ids, so a request's log lines
+/// can be found from either.
+fn span_for(request: &Request) -> tracing::Span {
+    let ctx = request.extensions().get::<RequestContext>();
+    tracing::info_span!(
+        "http.request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        correlation_id = ctx.map(|c| tracing::field::display(&c.correlation_id)),
+        trace_id = ctx.map(|c| tracing::field::display(c.trace_id().to_owned())),
+    )
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {method} {}", uri.path()))
+}
+
+/// 405 is not in the error catalogue; the method is a bad request for this path.
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::bad_request(format!("{method} is not allowed on {}", uri.path()))
+}

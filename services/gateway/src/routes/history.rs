@@ -1,0 +1,239 @@
+//! `/api/v1/stocks/{symbol}/history`: daily closes, read by date range and imported as JSON or
+//! CSV.
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, Request, State},
+    http::header,
+};
+use chrono::NaiveDate;
+use contracts::market::{
+    DailyClose, GetPriceHistory, HistoryData, HistoryImported, ImportPriceHistory, PriceHistory,
+};
+use serde::Deserialize;
+use serde_json::error::Category;
+use utoipa::{IntoParams, ToSchema};
+
+use super::MARKET;
+use crate::{
+    app::AppState,
+    context::Ctx,
+    envelope::{Envelope, Reply},
+    error::{ApiError, ApiResult},
+    extract::{ApiQuery, SymbolPath},
+    openapi::ErrorEnvelope,
+};
+
+/// Date range of a history read; both ends inclusive and optional.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RangeParams {
+    /// First day, `YYYY-MM-DD`.
+    from: Option<NaiveDate>,
+    /// Last day, `YYYY-MM-DD`.
+    to: Option<NaiveDate>,
+}
+
+/// Daily closes of a symbol, oldest first.
+#[utoipa::path(
+    get, path = "/api/v1/stocks/{symbol}/history", tag = "stocks",
+    params(("symbol" = String, Path, description = "Ticker, e.g. AAPL (case-insensitive)"), RangeParams),
+    responses(
+        (status = 200, description = "Closes in the range", body = Envelope<PriceHistory>),
+        (status = 400, description = "A date is not YYYY-MM-DD", body = ErrorEnvelope),
+        (status = 404, description = "Unknown symbol", body = ErrorEnvelope),
+        (status = 422, description = "Not a valid ticker, or `from` after `to`", body = ErrorEnvelope),
+        (status = 503, description = "The market service is not running", body = ErrorEnvelope),
+        (status = 504, description = "The market service did not answer in time", body = ErrorEnvelope),
+    )
+)]
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    SymbolPath(symbol): SymbolPath,
+    ApiQuery(range): ApiQuery<RangeParams>,
+) -> ApiResult<Reply<PriceHistory>> {
+    if let (Some(from), Some(to)) = (range.from, range.to)
+        && from > to
+    {
+        return Err(ApiError::validation(format!(
+            "from ({from}) is after to ({to})"
+        )));
+    }
+    let request = GetPriceHistory {
+        symbol,
+        from: range.from,
+        to: range.to,
+    };
+    let reply = state
+        .bus
+        .request(&ctx, &request)
+        .await
+        .map_err(ApiError::from_bus(MARKET))?;
+    Ok(Reply::ok(MARKET, reply))
+}
+
+/// The JSON form of an import.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClosesBody {
+    closes: Vec<DailyClose>,
+}
+
+/// Import daily closes (all or nothing): `application/json` `{"closes":[{"date","close"}]}`, or
+/// `text/csv` with a `date,close` header line.
+#[utoipa::path(
+    post, path = "/api/v1/stocks/{symbol}/history", tag = "stocks",
+    params(("symbol" = String, Path, description = "Ticker, e.g. AAPL (case-insensitive)")),
+    request_body(
+        description = "Closes as JSON, or a CSV file with a `date,close` header",
+        content(
+            (ClosesBody = "application/json"),
+            (String = "text/csv", example = "date,close\n2026-11-19,187.12\n2026-11-20,188.03\n"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "Rows written", body = Envelope<HistoryImported>),
+        (status = 400, description = "Malformed JSON, or CSV that is not UTF-8", body = ErrorEnvelope),
+        (status = 404, description = "Unknown symbol", body = ErrorEnvelope),
+        (status = 413, description = "The body is over the limit", body = ErrorEnvelope),
+        (status = 415, description = "Neither application/json nor text/csv", body = ErrorEnvelope),
+        (status = 422, description = "A row is invalid (the message names it)", body = ErrorEnvelope),
+        (status = 503, description = "The market service is not running", body = ErrorEnvelope),
+        (status = 504, description = "The market service did not answer in time", body = ErrorEnvelope),
+    )
+)]
+pub(crate) async fn import(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    SymbolPath(symbol): SymbolPath,
+    HistoryBody(data): HistoryBody,
+) -> ApiResult<Reply<HistoryImported>> {
+    let request = ImportPriceHistory { symbol, data };
+    let reply = state
+        .bus
+        .request(&ctx, &request)
+        .await
+        .map_err(ApiError::from_bus(MARKET))?;
+    Ok(Reply::ok(MARKET, reply))
+}
+
+/// The import body, by content type. The type is checked before the body is read, so a wrong
+/// one costs no buffering.
+#[derive(Debug)]
+pub(crate) struct HistoryBody(HistoryData);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+}
+
+impl<S: Send + Sync> FromRequest<S> for HistoryBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let format = format_of(content_type).ok_or_else(|| {
+            ApiError::unsupported_media_type("send the history as application/json or text/csv")
+        })?;
+        let body = Bytes::from_request(request, state).await?;
+        let data = match format {
+            Format::Json => HistoryData::Closes {
+                closes: parse_closes(&body)?,
+            },
+            Format::Csv => HistoryData::Csv {
+                text: parse_csv(body)?,
+            },
+        };
+        Ok(Self(data))
+    }
+}
+
+/// `application/json` (or any `+json`) and `text/csv`, parameters such as `charset` ignored.
+fn format_of(content_type: &str) -> Option<Format> {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "application/json" => Some(Format::Json),
+        "text/csv" => Some(Format::Csv),
+        other if other.starts_with("application/") && other.ends_with("+json") => {
+            Some(Format::Json)
+        }
+        _ => None,
+    }
+}
+
+fn parse_closes(body: &[u8]) -> Result<Vec<DailyClose>, ApiError> {
+    let parsed: ClosesBody = serde_json::from_slice(body).map_err(|err| match err.classify() {
+        Category::Data => ApiError::validation(err.to_string()),
+        Category::Syntax | Category::Eof | Category::Io => {
+            ApiError::bad_request(format!("malformed JSON: {err}"))
+        }
+    })?;
+    if parsed.closes.len() > ImportPriceHistory::MAX_ROWS {
+        return Err(ApiError::validation(format!(
+            "{} rows is more than {} per import; split the history",
+            parsed.closes.len(),
+            ImportPriceHistory::MAX_ROWS
+        )));
+    }
+    Ok(parsed.closes)
+}
+
+fn parse_csv(body: Bytes) -> Result<String, ApiError> {
+    String::from_utf8(body.to_vec()).map_err(|err| {
+        ApiError::bad_request(format!(
+            "the CSV body is not UTF-8 (byte {})",
+            err.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types_are_matched_by_essence() {
+        assert_eq!(format_of("application/json"), Some(Format::Json));
+        assert_eq!(
+            format_of("Application/JSON; charset=utf-8"),
+            Some(Format::Json)
+        );
+        assert_eq!(format_of("application/vnd.bourse+json"), Some(Format::Json));
+        assert_eq!(format_of("text/csv;charset=utf-8"), Some(Format::Csv));
+        assert_eq!(format_of("text/plain"), None);
+        assert_eq!(format_of(""), None);
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request_and_wrong_fields_are_invalid() {
+        assert_eq!(
+            parse_closes(b"{\"closes\": [").unwrap_err().code,
+            bus::ErrorCode::BadRequest
+        );
+        let wrong = br#"{"closes":[{"date":"yesterday","close":"1"}]}"#;
+        assert_eq!(
+            parse_closes(wrong).unwrap_err().code,
+            bus::ErrorCode::ValidationFailed
+        );
+    }
+
+    #[test]
+    fn csv_must_be_utf8() {
+        assert!(parse_csv(Bytes::from_static(b"date,close\n2026-01-02,1.5\n")).is_ok());
+        assert_eq!(
+            parse_csv(Bytes::from_static(b"\xff\xfe")).unwrap_err().code,
+            bus::ErrorCode::BadRequest
+        );
+    }
+}

@@ -1,0 +1,24 @@
+//! The REST API under `/api/v1`: one file per resource, every handler a typed request over the
+//! bus to the service that owns the resource. Each handler carries its `#[utoipa::path]`, and
+//! [`api`] registers handler and documentation together, so `openapi.json` cannot drift from
+//! the routes that exist.
+
+mod history;
+mod quotes;
+mod stocks;
+
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::app::AppState;
+
+/// The market service answers everything under `/api/v1/stocks`.
+pub(crate) const MARKET: &str = "market";
+
+/// Every `/api/v1` route with its OpenAPI operation.
+pub(crate) fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(stocks::search, stocks::create))
+        .routes(routes!(stocks::get))
+        .routes(routes!(quotes::get))
+        .routes(routes!(history::get, history::import))
+}

@@ -1,0 +1,105 @@
+//! Live events over one multiplexed WebSocket: `GET /ws` (`/ws/prices` is an alias).
+//!
+//! # Frames
+//!
+//! Every frame is one JSON text message with a `type`.
+//!
+//! Client → server:
+//!
+//! | frame | meaning |
+//! |---|---|
+//! | `{"type":"subscribe","topic":"prices","symbols":["AAPL","MSFT"]}` | follow these symbols from now on |
+//! | `{"type":"subscribe","topic":"prices","symbols":[…],"resume_from":N}` | also get every stored event after stream sequence `N` first |
+//! | `{"type":"unsubscribe","topic":"prices","symbols":["MSFT"]}` | stop following these; no or empty `symbols` = all |
+//! | `{"type":"ping"}` | answered with `pong` |
+//!
+//! Server → client:
+//!
+//! | frame | meaning |
+//! |---|---|
+//! | `{"type":"subscribed","topic":"prices","symbols":[…],"last_seq":L}` | the subscription now covers `symbols` (the whole set, sorted); `L` is the stream's last sequence at that moment |
+//! | `{"type":"unsubscribed","topic":"prices","symbols":[…]}` | what is left subscribed |
+//! | `{"type":"event","topic":"prices","seq":S,"subject":"evt.price.AAPL","data":{…PriceUpdated…}}` | one stored event; `seq` is its JetStream stream sequence |
+//! | `{"type":"lagged","topic":"prices","resume_from":S}` | you fell behind and your feed was stopped; every event up to `S` was sent |
+//! | `{"type":"error","code":"validation_failed","message":"…"}` | a frame was refused (code from the error catalogue); the socket stays usable |
+//! | `{"type":"pong"}` | answer to `ping` |
+//!
+//! # Guarantees
+//!
+//! - Per socket, `seq` is strictly increasing: one JetStream ordered consumer reads `PRICES`
+//!   for every symbol, and the gateway picks the subscribed ones.
+//! - `subscribed` comes before any event it enables. Without `resume_from`, events are those
+//!   after `last_seq`; with it, those after `resume_from` (capped at `last_seq`).
+//! - **Resume**: keep the `seq` of the last event you processed. After a reconnect (or a
+//!   `lagged` frame), subscribe with `resume_from` set to it — in ONE frame with all your
+//!   symbols — and you get exactly the events you missed, then live ones: no gap, no duplicate.
+//! - Subscribing again while subscribed widens the set without restarting anything; with a
+//!   `resume_from` it replays the new symbols from there, unless that is behind an event the
+//!   socket already sent (`error` `conflict`: sequences would go backwards).
+//! - **Slow clients**: each socket buffers at most `BOURSE_WS_BUFFER` frames. When the buffer
+//!   is full the feed stops, and once there is room the client gets `lagged`; it resubscribes
+//!   with `resume_from`. Memory per client stays bounded.
+//! - Bad frames (malformed JSON → `bad_request`; unknown `type`/`topic`, bad symbol →
+//!   `validation_failed`; binary → `unsupported_media_type`) get an `error` frame and the socket
+//!   stays usable. A message over 1 MB cannot be skipped (the stream is mid-frame): the client
+//!   gets `error` `payload_too_large`, then close code 1009.
+//! - With the `PRICES` stream missing or NATS down, `subscribe` gets `error` `unavailable`.
+//! - The server pings every `BOURSE_WS_PING_INTERVAL`; a client silent (no frame, no pong) for
+//!   `BOURSE_WS_IDLE_TIMEOUT` is closed. At shutdown, clients get close code 1001.
+
+pub mod protocol;
+
+mod prices;
+mod session;
+mod writer;
+
+use axum::{
+    extract::{State, WebSocketUpgrade, ws::rejection::WebSocketUpgradeRejection},
+    response::{IntoResponse, Response},
+};
+
+use crate::{
+    app::AppState, config::WS_MESSAGE_LIMIT, context::Ctx, error::ApiError, openapi::ErrorEnvelope,
+};
+
+/// Upgrades to the live-event WebSocket (frames: see the gateway's README).
+#[utoipa::path(
+    get, path = "/ws", tag = "live",
+    responses(
+        (status = 101, description = "Switching protocols: JSON frames follow"),
+        (status = 400, description = "Not a WebSocket upgrade request", body = ErrorEnvelope),
+    )
+)]
+pub(crate) async fn upgrade(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rejection) => return ApiError::from(rejection).into_response(),
+    };
+    ws.max_message_size(WS_MESSAGE_LIMIT)
+        .max_frame_size(WS_MESSAGE_LIMIT)
+        .on_failed_upgrade(|err| tracing::debug!(error.message = %err, "WebSocket upgrade failed"))
+        .on_upgrade(move |socket| {
+            let tasks = state.ws_tasks.clone();
+            tasks.track_future(session::run(socket, state, ctx))
+        })
+}
+
+/// The price WebSocket under the path older clients know; the same as `/ws`.
+#[utoipa::path(
+    get, path = "/ws/prices", tag = "live",
+    responses(
+        (status = 101, description = "Switching protocols: JSON frames follow"),
+        (status = 400, description = "Not a WebSocket upgrade request", body = ErrorEnvelope),
+    )
+)]
+pub(crate) async fn upgrade_prices(
+    state: State<AppState>,
+    ctx: Ctx,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    upgrade(state, ctx, ws).await
+}

@@ -1,0 +1,146 @@
+//! The WebSocket frames, as Rust types (the wire format is documented in [`super`]).
+//! Both directions derive both serde traits, so a Rust client can reuse them.
+
+use bus::ErrorCode;
+use contracts::market::Ticker;
+use serde::{Deserialize, Serialize};
+
+/// What a subscription is about. Only `prices` exists so far; portfolio, valuation, chat and
+/// terminal topics will join it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Topic {
+    Prices,
+}
+
+/// A frame from the client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Adds symbols; with `resume_from`, replays from the stream sequence after it.
+    Subscribe {
+        topic: Topic,
+        #[serde(default)]
+        symbols: Option<Vec<String>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume_from: Option<u64>,
+    },
+    /// Removes symbols; none or an empty list removes all.
+    Unsubscribe {
+        topic: Topic,
+        #[serde(default)]
+        symbols: Option<Vec<String>>,
+    },
+    Ping,
+}
+
+/// A frame from the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// The subscription now covers `symbols` (all of them, sorted); `last_seq` is the stream's
+    /// last sequence when the subscription was made.
+    Subscribed {
+        topic: Topic,
+        symbols: Vec<Ticker>,
+        last_seq: u64,
+    },
+    /// What is left subscribed after an unsubscribe (all of it, sorted).
+    Unsubscribed {
+        topic: Topic,
+        symbols: Vec<Ticker>,
+    },
+    /// One stored event; `seq` is its JetStream stream sequence, strictly increasing per socket.
+    Event {
+        topic: Topic,
+        seq: u64,
+        subject: String,
+        data: serde_json::Value,
+    },
+    /// The client fell behind and its feed was stopped; every event up to `resume_from` was
+    /// sent. Subscribe with this `resume_from` to continue without a gap.
+    Lagged {
+        topic: Topic,
+        resume_from: u64,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+    Pong,
+}
+
+impl ServerFrame {
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::Error {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn client_frames_read_as_documented() {
+        let frame: ClientFrame = serde_json::from_value(
+            json!({"type":"subscribe","topic":"prices","symbols":["AAPL"],"resume_from":41}),
+        )
+        .unwrap();
+        assert_eq!(
+            frame,
+            ClientFrame::Subscribe {
+                topic: Topic::Prices,
+                symbols: Some(vec!["AAPL".into()]),
+                resume_from: Some(41)
+            }
+        );
+        let frame: ClientFrame =
+            serde_json::from_value(json!({"type":"unsubscribe","topic":"prices"})).unwrap();
+        assert_eq!(
+            frame,
+            ClientFrame::Unsubscribe {
+                topic: Topic::Prices,
+                symbols: None
+            }
+        );
+        assert_eq!(
+            serde_json::from_value::<ClientFrame>(json!({"type":"ping"})).unwrap(),
+            ClientFrame::Ping
+        );
+    }
+
+    #[test]
+    fn unknown_types_and_topics_are_refused() {
+        assert!(serde_json::from_value::<ClientFrame>(json!({"type":"dance"})).is_err());
+        assert!(
+            serde_json::from_value::<ClientFrame>(json!({"type":"subscribe","topic":"gossip"}))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn server_frames_write_as_documented() {
+        let lagged = ServerFrame::Lagged {
+            topic: Topic::Prices,
+            resume_from: 7,
+        };
+        assert_eq!(
+            serde_json::to_value(lagged).unwrap(),
+            json!({"type":"lagged","topic":"prices","resume_from":7})
+        );
+        let error = ServerFrame::error(ErrorCode::ValidationFailed, "bad symbol");
+        assert_eq!(
+            serde_json::to_value(error).unwrap(),
+            json!({"type":"error","code":"validation_failed","message":"bad symbol"})
+        );
+        assert_eq!(
+            serde_json::to_value(ServerFrame::Pong).unwrap(),
+            json!({"type":"pong"})
+        );
+    }
+}
