@@ -81,7 +81,10 @@ impl ServiceBuilder {
         let erased: ErasedHandler = Arc::new(move |ctx, payload: Bytes| {
             let handler = handler.clone();
             Box::pin(async move {
-                let request: R = serde_json::from_slice(&payload).map_err(decode_error)?;
+                // An empty body reads as `{}`: `nats req market.v1.… ''` works for requests
+                // without required fields, and others name the missing field.
+                let body: &[u8] = if payload.is_empty() { b"{}" } else { &payload };
+                let request: R = serde_json::from_slice(body).map_err(decode_error)?;
                 let reply = handler(ctx, request).await.map_err(Into::into)?;
                 serde_json::to_vec(&reply)
                     .map(Bytes::from)
