@@ -4,6 +4,7 @@
 //! - [`Event`]: a JetStream event; `SUBJECT_PATTERN` is `evt.<aggregate>.{id}...` and
 //!   [`Event::subject`] fills it in for one event.
 //! - [`market`]: symbols, quotes, price history and price events.
+//! - [`identity`]: users, roles, sessions (access + refresh tokens) and the login audit.
 //! - [`gateway`]: the gateway's own health endpoint, so discovery lists the edge too.
 //! - [`schema`]: the JSON Schema export behind `schemas/` (`cargo run -p contracts --bin export-schemas`).
 //!
@@ -12,6 +13,7 @@
 //! UTC, ids are UUIDv7.
 
 pub mod gateway;
+pub mod identity;
 pub mod market;
 pub mod schema;
 

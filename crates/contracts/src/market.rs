@@ -29,8 +29,13 @@ impl Ticker {
     /// Trims, upper-cases and checks `raw`.
     pub fn parse(raw: &str) -> Result<Self, InvalidTicker> {
         let symbol = raw.trim().to_ascii_uppercase();
-        let valid_chars = symbol.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        let starts_well = symbol.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+        let valid_chars = symbol
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+        let starts_well = symbol
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
         if symbol.len() > Self::MAX_LEN || !valid_chars || !starts_well {
             return Err(InvalidTicker(raw.chars().take(40).collect()));
         }
@@ -334,7 +339,16 @@ mod tests {
 
     #[test]
     fn ticker_refuses_subject_breaking_input() {
-        for bad in ["", "BRK.B", "A*", "A>", "-X", "A B", "ABCDEFGHIJKLMNOP", "ÄPPL"] {
+        for bad in [
+            "",
+            "BRK.B",
+            "A*",
+            "A>",
+            "-X",
+            "A B",
+            "ABCDEFGHIJKLMNOP",
+            "ÄPPL",
+        ] {
             assert!(Ticker::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

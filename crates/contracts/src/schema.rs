@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use schemars::{JsonSchema, generate::SchemaSettings};
 
-use crate::{Event, Request, gateway, market};
+use crate::{Event, Request, gateway, identity, market};
 
 /// File name (relative to `schemas/`) to pretty-printed JSON Schema, for every message type.
 pub fn all() -> BTreeMap<String, String> {
@@ -22,6 +22,21 @@ pub fn all() -> BTreeMap<String, String> {
     event::<market::PriceUpdated>(&mut files);
     event_document::<market::Quote>(&mut files, "kv.quotes.{symbol}.json");
     request::<gateway::GetGatewayHealth>(&mut files);
+    request::<identity::RegisterUser>(&mut files);
+    request::<identity::Login>(&mut files);
+    request::<identity::RefreshSession>(&mut files);
+    request::<identity::Logout>(&mut files);
+    request::<identity::GetUser>(&mut files);
+    request::<identity::UpdateUser>(&mut files);
+    request::<identity::SetUserRoles>(&mut files);
+    request::<identity::DeleteUser>(&mut files);
+    request::<identity::ListUsers>(&mut files);
+    event::<identity::UserRegistered>(&mut files);
+    event::<identity::UserUpdated>(&mut files);
+    event::<identity::UserDeleted>(&mut files);
+    event::<identity::LoginSucceeded>(&mut files);
+    event::<identity::LoginFailed>(&mut files);
+    event::<identity::RefreshTokenReused>(&mut files);
     files
 }
 
@@ -50,8 +65,14 @@ fn render<T: JsonSchema>(title: &str, side: Side) -> String {
 fn request<R: Request>(files: &mut BTreeMap<String, String>) {
     let request_file = format!("{}.request.json", R::SUBJECT);
     let reply_file = format!("{}.reply.json", R::SUBJECT);
-    files.insert(request_file.clone(), render::<R>(&request_file, Side::Accepted));
-    files.insert(reply_file.clone(), render::<R::Reply>(&reply_file, Side::Sent));
+    files.insert(
+        request_file.clone(),
+        render::<R>(&request_file, Side::Accepted),
+    );
+    files.insert(
+        reply_file.clone(),
+        render::<R::Reply>(&reply_file, Side::Sent),
+    );
 }
 
 fn event<E: Event>(files: &mut BTreeMap<String, String>) {

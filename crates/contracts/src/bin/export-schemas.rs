@@ -45,6 +45,10 @@ fn main() -> ExitCode {
         }
         return ExitCode::FAILURE;
     }
-    println!("schemas/: {} files, {} updated", expected.len(), if check { 0 } else { stale.len() });
+    println!(
+        "schemas/: {} files, {} updated",
+        expected.len(),
+        if check { 0 } else { stale.len() }
+    );
     ExitCode::SUCCESS
 }

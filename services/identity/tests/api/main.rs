@@ -1,0 +1,9 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod admin;
+mod events;
+mod helpers;
+mod register;
+mod sessions;
+mod startup;
+mod users;
