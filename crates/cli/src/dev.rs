@@ -39,30 +39,39 @@ pub(crate) struct DevArgs {
     services: ServiceConfigs,
 }
 
-/// The flags of every service, as its own binary has them.
+/// The flags of every service, as its own binary has them, and the access-token flags once,
+/// shared by identity (which signs) and the gateway (which verifies).
 #[derive(Debug, Clone)]
 struct ServiceConfigs {
     gateway: gateway::Config,
+    identity: identity::Config,
     market: market::Config,
+    token: auth::TokenConfig,
 }
 
 impl clap::FromArgMatches for ServiceConfigs {
     fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
         Ok(Self {
             gateway: gateway::Config::from_arg_matches(matches)?,
+            identity: identity::Config::from_arg_matches(matches)?,
             market: market::Config::from_arg_matches(matches)?,
+            token: auth::TokenConfig::from_arg_matches(matches)?,
         })
     }
 
     fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
         self.gateway.update_from_arg_matches(matches)?;
-        self.market.update_from_arg_matches(matches)
+        self.identity.update_from_arg_matches(matches)?;
+        self.market.update_from_arg_matches(matches)?;
+        self.token.update_from_arg_matches(matches)
     }
 }
 
 impl clap::Args for ServiceConfigs {
     fn augment_args(cmd: clap::Command) -> clap::Command {
         let cmd = flatten_service::<gateway::Config>(cmd, "gateway", "Gateway");
+        let cmd = flatten_service::<identity::Config>(cmd, "identity", "Identity");
+        let cmd = flatten_service::<auth::TokenConfig>(cmd, "jwt", "Access tokens");
         flatten_service::<market::Config>(cmd, "market", "Market")
     }
 
@@ -102,6 +111,7 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
 
 /// The started services, ready to run.
 struct Started {
+    identity: identity::App,
     market: market::App,
     gateway: gateway::App,
 }
@@ -118,6 +128,11 @@ async fn run_services(args: &DevArgs, signals: &Signals) -> anyhow::Result<()> {
     let all = async {
         tokio::join!(
             supervise(
+                "identity",
+                started.identity.run_until_stopped(shutdown.clone()),
+                &shutdown
+            ),
+            supervise(
                 "market",
                 started.market.run_until_stopped(shutdown.clone()),
                 &shutdown
@@ -129,11 +144,11 @@ async fn run_services(args: &DevArgs, signals: &Signals) -> anyhow::Result<()> {
             ),
         )
     };
-    let (market, gateway) = tokio::select! {
+    let (identity, market, gateway) = tokio::select! {
         results = all => results,
         () = signals.force.cancelled() => return Ok(()),
     };
-    market.and(gateway)
+    identity.and(market).and(gateway)
 }
 
 /// Provisions, migrates and builds every service, each with its own connection and pool.
@@ -145,6 +160,27 @@ async fn start(args: &DevArgs) -> anyhow::Result<Started> {
         .context("cannot provision streams and buckets")?;
     migrate::migrate_all(&args.database_url).await?;
 
+    let token = dev_token(args.services.token.clone())?;
+    let identity = {
+        let bus = args.nats.connect("identity").await?;
+        let pool = bus::pg::connect_and_migrate(
+            &args.database_url,
+            identity::SCHEMA,
+            &identity::MIGRATOR,
+            POOL_SIZE,
+        )
+        .await
+        .context("identity")?;
+        let config = identity::Config {
+            token: token.clone(),
+            // So that a newcomer's first account can try everything (admin routes included).
+            first_user_admin: true,
+            ..args.services.identity.clone()
+        };
+        identity::App::build(config, bus, pool)
+            .await
+            .context("cannot start identity")?
+    };
     let market = {
         let bus = args.nats.connect("market").await?;
         let pool = bus::pg::connect_and_migrate(
@@ -161,11 +197,40 @@ async fn start(args: &DevArgs) -> anyhow::Result<Started> {
     };
     let gateway = {
         let bus = args.nats.connect("gateway").await?;
-        gateway::App::build(args.services.gateway.clone(), bus)
+        let config = gateway::Config {
+            token,
+            ..args.services.gateway.clone()
+        };
+        gateway::App::build(config, bus)
             .await
             .context("cannot start the gateway")?
     };
-    Ok(Started { market, gateway })
+    Ok(Started {
+        identity,
+        market,
+        gateway,
+    })
+}
+
+/// The token keys of `bourse dev`. Without a configured secret (and with HS256), a random one is
+/// made for this run and given to identity and the gateway alike: unlike the public
+/// `TokenConfig::DEV_SECRET`, nobody can forge tokens for a dev server reachable on a network,
+/// and no flag that weakens the rules is needed. The price: access tokens do not outlive the
+/// run — clients refresh (refresh tokens live in Postgres) or log in again. Set
+/// `BOURSE_JWT_SECRET` to keep tokens across restarts.
+fn dev_token(mut token: auth::TokenConfig) -> anyhow::Result<auth::TokenConfig> {
+    let unset = token
+        .jwt_secret
+        .as_ref()
+        .is_none_or(|secret| secret.expose().is_empty());
+    if token.jwt_algorithm == auth::TokenAlgorithm::Hs256 && unset {
+        let secret = auth::RefreshToken::generate().context("cannot make a JWT secret")?;
+        token.jwt_secret = Some(contracts::identity::Secret::new(secret.into_string()));
+        println!(
+            "JWT secret: a random one for this run (set BOURSE_JWT_SECRET to keep tokens across restarts)"
+        );
+    }
+    Ok(token)
 }
 
 /// Runs one service; when it stops on its own (an error, or an unexpected end) it takes the
@@ -217,11 +282,12 @@ fn banner(http_addr: SocketAddr, nats: &NatsArgs) -> String {
     };
     let price_subject = prefix.subject("evt.price.>");
     format!(
-        "\nBourse is running: gateway + market\n\
+        "\nBourse is running: gateway + identity + market\n\
          \x20 HTTP   http://{shown}\n\
          \x20 NATS   {url}{prefix_note}\n\
          \n\
          \x20 curl http://{shown}/api/v1/stocks/AAPL/price\n\
+         \x20 curl -H 'content-type: application/json' -d '{{\"email\":\"me@example.com\",\"password\":\"a long passphrase\",\"name\":\"Me\"}}' http://{shown}/api/v1/auth/register   (the first account is admin)\n\
          \x20 nats{server} sub '{price_subject}'\n\
          \x20 bourse svc ls{svc_flag}\n\
          \x20 bourse events tail 'evt.price.>'{svc_flag}\n\
@@ -267,6 +333,18 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("bourse svc ls --subject-prefix demo"), "{out}");
+    }
+
+    #[test]
+    fn without_a_secret_dev_makes_a_strong_random_one_per_run() {
+        let a = dev_token(auth::TokenConfig::default()).unwrap();
+        let b = dev_token(auth::TokenConfig::default()).unwrap();
+        let secret = a.jwt_secret.as_ref().unwrap().expose().to_owned();
+        assert_ne!(secret, b.jwt_secret.unwrap().expose());
+        assert!(auth::config::secret_weakness(secret.as_bytes()).is_none());
+        assert!(auth::TokenKeys::signing(&a).is_ok());
+        let mine = dev_token(auth::TokenConfig::hs256("mine")).unwrap();
+        assert_eq!(mine.jwt_secret.unwrap().expose(), "mine");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! - [`svc`]: `bourse svc ls|info|stats`, ADR-32 discovery rendered as [`table`]s.
 //! - [`events`]: `bourse events tail|replay`, an ordered consumer on a stream.
 //! - [`migrate`]: `bourse migrate`, every service's migrations, then streams and buckets.
+//! - [`user`]: `bourse user create [--admin]`, an account straight in identity's database.
 //! - [`database`]: creates the database of `--database-url` when it is missing.
 //! - [`endpoint`]: where a NATS or Postgres URL points (pure parsing).
 //! - [`binaries`]: finds nats-server, initdb and pg_ctl.
@@ -20,6 +21,7 @@ mod migrate;
 mod shutdown;
 mod svc;
 mod table;
+mod user;
 
 use std::process::ExitCode;
 
@@ -38,6 +40,7 @@ Examples:
   bourse events tail 'evt.price.>'               follow price events as they happen
   bourse events tail 'evt.trade.>' --since 1h    the last hour of trades, then live
   bourse events replay 'evt.price.AAPL' --json   AAPL's price history as JSON lines, then exit
+  bourse user create --email a@b.io --name Ada --admin --password-stdin < pw.txt
 
 Each command has its own --help (e.g. `bourse dev --help`).";
 
@@ -65,6 +68,9 @@ enum Command {
     Events(events::EventsCommand),
     /// Run every service's database migrations and provision the streams and KV buckets.
     Migrate(migrate::MigrateArgs),
+    /// Manage accounts directly in identity's database (e.g. bootstrap an admin).
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 impl Command {
@@ -73,7 +79,7 @@ impl Command {
     fn default_log_filter(&self) -> &'static str {
         match self {
             Self::Dev(_) => "info,sqlx=warn,async_nats=warn",
-            Self::Svc(_) | Self::Events(_) | Self::Migrate(_) => "warn",
+            Self::Svc(_) | Self::Events(_) | Self::Migrate(_) | Self::User(_) => "warn",
         }
     }
 }
@@ -90,6 +96,7 @@ async fn main() -> ExitCode {
         Command::Svc(command) => svc::run(command).await,
         Command::Events(command) => events::run(command).await,
         Command::Migrate(args) => migrate::run(args).await,
+        Command::User(command) => user::run(command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

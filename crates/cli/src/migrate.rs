@@ -26,7 +26,11 @@ pub(crate) static SERVICE_DBS: &[ServiceDb] = &[
         schema: market::SCHEMA,
         migrator: &market::MIGRATOR,
     },
-    // ServiceDb { service: "identity", schema: identity::SCHEMA, migrator: &identity::MIGRATOR },
+    ServiceDb {
+        service: "identity",
+        schema: identity::SCHEMA,
+        migrator: &identity::MIGRATOR,
+    },
 ];
 
 /// Runs every service's migrations, then provisions streams and buckets.

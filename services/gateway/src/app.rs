@@ -11,7 +11,10 @@ use contracts::gateway::GetGatewayHealth;
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::{config::Config, health, metrics::Metrics, router};
+use crate::{auth::Verifier, config::Config, health, metrics::Metrics, ratelimit::Limits, router};
+
+/// How often rate-limit state of quiet clients is dropped.
+const FORGET_IDLE_EVERY: Duration = Duration::from_secs(60);
 
 /// What every handler can reach.
 #[derive(Clone, FromRef)]
@@ -25,6 +28,9 @@ pub(crate) struct AppState {
     pub(crate) sessions: CancellationToken,
     /// The WebSocket sessions, which outlive their HTTP request.
     pub(crate) ws_tasks: TaskTracker,
+    /// Verifies access tokens (HTTP and WebSocket).
+    pub(crate) verifier: Arc<Verifier>,
+    pub(crate) limits: Arc<Limits>,
 }
 
 /// A built gateway: listening, registered with NATS, not serving yet.
@@ -40,6 +46,9 @@ impl App {
     /// (endpoint `gateway.v1.health.get`), so discovery lists the gateway.
     pub async fn build(config: Config, bus: Bus) -> anyhow::Result<App> {
         anyhow::ensure!(config.ws_buffer >= 1, "BOURSE_WS_BUFFER must be at least 1");
+        // Before anything else: no usable token key, no gateway.
+        let verifier = Verifier::new(&config.token).context("cannot verify access tokens")?;
+        let limits = Limits::new(&config);
         let listener = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.http_addr))?;
@@ -54,6 +63,8 @@ impl App {
             started_at: Utc::now(),
             sessions: CancellationToken::new(),
             ws_tasks: TaskTracker::new(),
+            verifier: Arc::new(verifier),
+            limits: Arc::new(limits),
         };
         let router = router::build(state.clone())?;
         let endpoint_state = state.clone();
@@ -97,12 +108,17 @@ impl App {
         let grace = state.config.shutdown_grace;
         let sessions = state.sessions.clone();
         let signal = shutdown.clone();
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                signal.cancelled().await;
-                sessions.cancel();
-            })
-            .into_future();
+        let forget = tokio::spawn(forget_idle(state.limits.clone(), shutdown.clone()));
+        // The peer address is the client IP of the per-IP rate limits.
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            signal.cancelled().await;
+            sessions.cancel();
+        })
+        .into_future();
         // Draining may not outlast the grace period once shutdown has begun.
         let served = async {
             tokio::pin!(served);
@@ -124,7 +140,20 @@ impl App {
             tracing::warn!("WebSocket sessions still open after the grace period");
         }
         service.stop(grace.min(Duration::from_secs(5))).await;
+        forget.abort();
         tracing::info!("gateway stopped");
         result
+    }
+}
+
+/// Drops the rate-limit state of clients that went quiet, until `stop`.
+async fn forget_idle(limits: Arc<Limits>, stop: CancellationToken) {
+    let mut every = tokio::time::interval(FORGET_IDLE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = every.tick() => limits.forget_idle(),
+        }
     }
 }

@@ -38,7 +38,7 @@ pub struct Config {
         long,
         env = "BOURSE_EXPECTED_SERVICES",
         value_delimiter = ',',
-        default_value = "gateway,market"
+        default_value = "gateway,identity,market"
     )]
     pub expected_services: Vec<String>,
 
@@ -49,6 +49,39 @@ pub struct Config {
     /// At shutdown, how long requests and WebSocket sessions in flight get to finish.
     #[arg(long, env = "BOURSE_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
+
+    /// How access tokens are verified: the `--jwt-*` flags (`BOURSE_JWT_SECRET`, …) shared with
+    /// the identity service. Not flattened here: the process parses `auth::TokenConfig` once and
+    /// sets it, so that in `bourse dev` identity and the gateway share one set of flags. Left
+    /// unset (no secret), the gateway refuses to start, like identity.
+    #[arg(skip)]
+    pub token: auth::TokenConfig,
+
+    /// Requests per second each client IP may make to the API (0 turns the limit off).
+    #[arg(long, env = "BOURSE_RATE_LIMIT_RPS", default_value_t = 100)]
+    pub rate_limit_rps: u32,
+
+    /// Requests a client IP may make at once above its per-second rate.
+    #[arg(long, env = "BOURSE_RATE_LIMIT_BURST", default_value_t = 200)]
+    pub rate_limit_burst: u32,
+
+    /// Requests per second each signed-in user may make (0 turns the limit off); the burst is
+    /// `BOURSE_RATE_LIMIT_BURST`.
+    #[arg(long, env = "BOURSE_USER_RATE_LIMIT_RPS", default_value_t = 50)]
+    pub user_rate_limit_rps: u32,
+
+    /// Logins per minute per client IP, and per email, each (0 turns the limit off).
+    #[arg(long, env = "BOURSE_LOGIN_RATE_PER_MIN", default_value_t = 5)]
+    pub login_rate_per_min: u32,
+
+    /// Registrations per minute per client IP, and per email, each (0 turns the limit off).
+    #[arg(long, env = "BOURSE_REGISTER_RATE_PER_MIN", default_value_t = 5)]
+    pub register_rate_per_min: u32,
+
+    /// Take the client IP from the last `X-Forwarded-For` entry. Only behind a proxy that sets
+    /// it: otherwise any client could pick its own IP and escape the per-IP limits.
+    #[arg(long, env = "BOURSE_TRUST_FORWARDED_FOR", value_parser = clap::builder::FalseyValueParser::new())]
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Config {
@@ -63,9 +96,16 @@ impl Default for Config {
             ws_buffer: 256,
             ws_ping_interval: Duration::from_secs(20),
             ws_idle_timeout: Duration::from_secs(60),
-            expected_services: vec!["gateway".into(), "market".into()],
+            expected_services: vec!["gateway".into(), "identity".into(), "market".into()],
             discovery_wait: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(10),
+            token: auth::TokenConfig::default(),
+            rate_limit_rps: 100,
+            rate_limit_burst: 200,
+            user_rate_limit_rps: 50,
+            login_rate_per_min: 5,
+            register_rate_per_min: 5,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -100,6 +140,12 @@ mod tests {
         assert_eq!(parsed.expected_services, default.expected_services);
         assert_eq!(parsed.discovery_wait, default.discovery_wait);
         assert_eq!(parsed.shutdown_grace, default.shutdown_grace);
+        assert_eq!(parsed.rate_limit_rps, default.rate_limit_rps);
+        assert_eq!(parsed.rate_limit_burst, default.rate_limit_burst);
+        assert_eq!(parsed.user_rate_limit_rps, default.user_rate_limit_rps);
+        assert_eq!(parsed.login_rate_per_min, default.login_rate_per_min);
+        assert_eq!(parsed.register_rate_per_min, default.register_rate_per_min);
+        assert_eq!(parsed.trust_forwarded_for, default.trust_forwarded_for);
     }
 
     #[test]

@@ -17,6 +17,8 @@ use utoipa::ToSchema;
 
 use crate::context;
 
+pub(crate) use contracts::identity::Pagination;
+
 /// Every HTTP answer of the API. `data` is set when `success` is true, `error` otherwise.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Envelope<T> {
@@ -30,6 +32,9 @@ pub(crate) struct Envelope<T> {
     /// Which service answered: `market`, …, or `gateway` for errors at the edge.
     #[schema(example = "market")]
     pub(crate) service: String,
+    /// Only on list answers: where this page sits in the whole list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) pagination: Option<Pagination>,
 }
 
 /// What went wrong, in the error catalogue's terms.
@@ -55,6 +60,7 @@ pub(crate) struct Reply<T> {
     status: StatusCode,
     service: &'static str,
     data: T,
+    pagination: Option<Pagination>,
 }
 
 impl<T: Serialize> Reply<T> {
@@ -63,6 +69,7 @@ impl<T: Serialize> Reply<T> {
             status: StatusCode::OK,
             service,
             data,
+            pagination: None,
         }
     }
 
@@ -71,7 +78,14 @@ impl<T: Serialize> Reply<T> {
             status: StatusCode::CREATED,
             service,
             data,
+            pagination: None,
         }
+    }
+
+    /// A page of a list: the envelope gains its `pagination` block.
+    pub(crate) fn with_pagination(mut self, pagination: Pagination) -> Self {
+        self.pagination = Some(pagination);
+        self
     }
 }
 
@@ -84,6 +98,7 @@ impl<T: Serialize> IntoResponse for Reply<T> {
             timestamp: Utc::now(),
             correlation_id: context::current_correlation_id(),
             service: self.service.to_owned(),
+            pagination: self.pagination,
         };
         render(self.status, &envelope)
     }
@@ -99,6 +114,7 @@ pub(crate) fn error_response(error: ErrorBody, service: &str, correlation_id: St
         timestamp: Utc::now(),
         correlation_id,
         service: service.to_owned(),
+        pagination: None,
     };
     render(status, &envelope)
 }

@@ -7,7 +7,11 @@
 //!   `gateway` (endpoint `gateway.v1.health.get`).
 //! - `router`: every route and the layer stack (security headers, CORS, correlation, metrics,
 //!   tracing, 10 MB body limit).
-//! - `routes`: `/api/v1/stocks…` → market (`market.v1.symbol.*`, `quote.get`, `history.*`).
+//! - `routes`: `/api/v1/stocks…` → market (`market.v1.symbol.*`, `quote.get`, `history.*`);
+//!   `/api/v1/auth…`, `/api/v1/users…` → identity (`identity.v1.user.*`, `session.*`).
+//! - `auth`: bearer authentication, deny by default; the route access table lives there. The
+//!   verified user goes on the NATS request (`Bourse-User-Id`/`-Roles`) via `RequestContext`.
+//! - `ratelimit`: per-IP, per-user, and login/register per IP and per email (`governor`).
 //! - `envelope` / `error` / `extract` / `context`: one response envelope for every answer,
 //!   errors in the bus's catalogue (status from `ErrorCode::http_status`), extractor
 //!   rejections as envelopes, `X-Correlation-Id` and `traceparent` carried to NATS.
@@ -22,6 +26,7 @@ pub mod app;
 pub mod config;
 pub mod ws;
 
+mod auth;
 mod context;
 mod envelope;
 mod error;
@@ -29,6 +34,7 @@ mod extract;
 mod health;
 mod metrics;
 mod openapi;
+mod ratelimit;
 mod router;
 mod routes;
 mod security;

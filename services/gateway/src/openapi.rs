@@ -26,13 +26,38 @@ use crate::envelope::ErrorBody;
             services. Live prices: WebSocket `/ws` (see the gateway's README for the frames).",
     ),
     components(schemas(ErrorBody, ErrorEnvelope)),
+    modifiers(&BearerScheme),
     tags(
-        (name = "stocks", description = "Symbols, quotes and price history (market service)"),
+        (name = "auth", description = "Registration and sessions (identity service)"),
+        (name = "users", description = "Accounts (identity service)"),
+        (name = "stocks", description = "Symbols, quotes and price history (market service); \
+            reads are public, adding symbols and importing history needs the admin role"),
         (name = "operations", description = "Health, discovery, metrics and this document"),
         (name = "live", description = "WebSocket upgrades"),
     )
 )]
 pub(crate) struct ApiDoc;
+
+/// The `bearer` security scheme the protected operations name: an access token from
+/// `POST /api/v1/auth/login`, sent as `Authorization: Bearer <token>`.
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("Access token from POST /api/v1/auth/login"))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The envelope of a failure: `success` false, `data` null, `error` set.
 #[derive(ToSchema)]

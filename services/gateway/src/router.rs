@@ -2,7 +2,8 @@
 //! and the layer stack every request goes through.
 //!
 //! From the outside in: security headers → CORS → correlation (context, task-local correlation
-//! id, the envelope safety net) → metrics → tracing → body limit → the route.
+//! id, the envelope safety net) → metrics → tracing → body limit → per-IP rate limit → bearer
+//! authentication (`auth::access` decides per route) → the route.
 
 use axum::{
     Extension, Router,
@@ -18,12 +19,13 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     app::AppState,
+    auth,
     config::BODY_LIMIT,
     context,
     error::ApiError,
     health, metrics,
     openapi::{self, ApiDoc, OpenApiJson},
-    routes, security, ws,
+    ratelimit, routes, security, ws,
 };
 
 /// The router with every route and layer, ready to serve.
@@ -42,6 +44,16 @@ pub(crate) fn build(state: AppState) -> anyhow::Result<Router> {
     let metrics_state = state.metrics.clone();
     let router = router
         .route("/metrics", get(metrics::serve))
+        // Route layers, so the matched route template is known: the per-IP limit first, then
+        // bearer authentication (which also applies the per-user limit).
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::per_ip,
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(Extension(doc))

@@ -7,3 +7,4 @@ mod events;
 mod helpers;
 mod migrate;
 mod svc;
+mod user;

@@ -80,10 +80,11 @@ pub(crate) struct ClosesBody {
     closes: Vec<DailyClose>,
 }
 
-/// Import daily closes (all or nothing): `application/json` `{"closes":[{"date","close"}]}`, or
+/// Import daily closes (admins only; all or nothing): `application/json` `{"closes":[{"date","close"}]}`, or
 /// `text/csv` with a `date,close` header line.
 #[utoipa::path(
     post, path = "/api/v1/stocks/{symbol}/history", tag = "stocks",
+    security(("bearer" = [])),
     params(("symbol" = String, Path, description = "Ticker, e.g. AAPL (case-insensitive)")),
     request_body(
         description = "Closes as JSON, or a CSV file with a `date,close` header",
@@ -94,6 +95,8 @@ pub(crate) struct ClosesBody {
     ),
     responses(
         (status = 200, description = "Rows written", body = Envelope<HistoryImported>),
+        (status = 401, description = "No valid access token", body = ErrorEnvelope),
+        (status = 403, description = "Not an admin", body = ErrorEnvelope),
         (status = 400, description = "Malformed JSON, or CSV that is not UTF-8", body = ErrorEnvelope),
         (status = 404, description = "Unknown symbol", body = ErrorEnvelope),
         (status = 413, description = "The body is over the limit", body = ErrorEnvelope),

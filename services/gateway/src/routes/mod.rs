@@ -1,11 +1,13 @@
 //! The REST API under `/api/v1`: one file per resource, every handler a typed request over the
-//! bus to the service that owns the resource. Each handler carries its `#[utoipa::path]`, and
+//! bus to the service that owns the resource. Who may call which route: `crate::auth::access`. Each handler carries its `#[utoipa::path]`, and
 //! [`api`] registers handler and documentation together, so `openapi.json` cannot drift from
 //! the routes that exist.
 
 mod history;
 mod quotes;
+mod session;
 mod stocks;
+mod users;
 
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -14,6 +16,9 @@ use crate::app::AppState;
 /// The market service answers everything under `/api/v1/stocks`.
 pub(crate) const MARKET: &str = "market";
 
+/// The identity service answers `/api/v1/auth` and `/api/v1/users`.
+pub(crate) const IDENTITY: &str = "identity";
+
 /// Every `/api/v1` route with its OpenAPI operation.
 pub(crate) fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -21,4 +26,13 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(stocks::get))
         .routes(routes!(quotes::get))
         .routes(routes!(history::get, history::import))
+        .routes(routes!(session::register))
+        .routes(routes!(session::login))
+        .routes(routes!(session::refresh))
+        .routes(routes!(session::logout))
+        .routes(routes!(session::validate))
+        .routes(routes!(users::me))
+        .routes(routes!(users::list))
+        .routes(routes!(users::get, users::update, users::delete))
+        .routes(routes!(users::set_roles))
 }

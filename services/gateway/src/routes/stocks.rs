@@ -99,11 +99,14 @@ pub(crate) async fn get(
     Ok(Reply::ok(MARKET, reply))
 }
 
-/// Add a symbol to the catalogue.
+/// Add a symbol to the catalogue (admins only: checked at the edge, `crate::auth::access`).
 #[utoipa::path(
     post, path = "/api/v1/stocks", tag = "stocks", request_body = CreateSymbol,
+    security(("bearer" = [])),
     responses(
         (status = 201, description = "The symbol was added", body = Envelope<Symbol>),
+        (status = 401, description = "No valid access token", body = ErrorEnvelope),
+        (status = 403, description = "Not an admin", body = ErrorEnvelope),
         (status = 400, description = "Malformed JSON", body = ErrorEnvelope),
         (status = 409, description = "The symbol exists", body = ErrorEnvelope),
         (status = 413, description = "The body is over the limit", body = ErrorEnvelope),

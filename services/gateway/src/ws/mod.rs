@@ -12,6 +12,7 @@
 //! | `{"type":"subscribe","topic":"prices","symbols":[…],"resume_from":N}` | also get every stored event after stream sequence `N` first |
 //! | `{"type":"unsubscribe","topic":"prices","symbols":["MSFT"]}` | stop following these; no or empty `symbols` = all |
 //! | `{"type":"ping"}` | answered with `pong` |
+//! | `{"type":"auth","token":"<access token>"}` | sign the socket in, or renew the sign-in with a fresh token before the old one expires |
 //!
 //! Server → client:
 //!
@@ -23,6 +24,19 @@
 //! | `{"type":"lagged","topic":"prices","resume_from":S}` | you fell behind and your feed was stopped; every event up to `S` was sent |
 //! | `{"type":"error","code":"validation_failed","message":"…"}` | a frame was refused (code from the error catalogue); the socket stays usable |
 //! | `{"type":"pong"}` | answer to `ping` |
+//! | `{"type":"authenticated","user_id":"…","roles":["user"],"expires_at":"…"}` | the socket is signed in until `expires_at` |
+//! | `{"type":"error","code":"unauthorized","message":"…"}` | an `auth` token was refused, or the signed-in token just expired: the socket is anonymous again (until a new `auth`) but stays open |
+//!
+//! # Authentication
+//!
+//! Prices are public: a socket may subscribe without signing in. To sign in, either send an
+//! `auth` frame (first, or at any time), or offer the subprotocols `bearer, <access token>` in
+//! `Sec-WebSocket-Protocol` (browsers cannot set `Authorization` on a WebSocket): the server
+//! verifies the token before upgrading — an invalid one is refused with 401 and
+//! `WWW-Authenticate` — and selects the subprotocol `bearer` (the token is never echoed). The
+//! first frame of such a socket is `authenticated`. Tokens are never read from the URL (URLs
+//! are logged by proxies). A signed-in socket's access ends at the token's `exp`: the client gets
+//! `error` `unauthorized` then, unless it sent a new `auth` frame with a fresh token first.
 //!
 //! # Guarantees
 //!
@@ -53,14 +67,36 @@ mod prices;
 mod session;
 mod writer;
 
+use ::auth::AccessClaims;
 use axum::{
     extract::{State, WebSocketUpgrade, ws::rejection::WebSocketUpgradeRejection},
+    http::{HeaderMap, header},
     response::{IntoResponse, Response},
 };
 
 use crate::{
-    app::AppState, config::WS_MESSAGE_LIMIT, context::Ctx, error::ApiError, openapi::ErrorEnvelope,
+    app::AppState, auth, config::WS_MESSAGE_LIMIT, context::Ctx, error::ApiError,
+    openapi::ErrorEnvelope,
 };
+
+/// The subprotocol that carries an access token: `Sec-WebSocket-Protocol: bearer, <token>`.
+const BEARER_PROTOCOL: &str = "bearer";
+
+/// The token offered as `bearer, <token>` in `Sec-WebSocket-Protocol`, if any.
+fn protocol_token(headers: &HeaderMap) -> Option<String> {
+    let offered: Vec<String> = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let at = offered
+        .iter()
+        .position(|p| p.eq_ignore_ascii_case(BEARER_PROTOCOL))?;
+    offered.get(at + 1).cloned()
+}
 
 /// Upgrades to the live-event WebSocket (frames: see the gateway's README).
 #[utoipa::path(
@@ -68,23 +104,39 @@ use crate::{
     responses(
         (status = 101, description = "Switching protocols: JSON frames follow"),
         (status = 400, description = "Not a WebSocket upgrade request", body = ErrorEnvelope),
+        (status = 401, description = "The token offered in Sec-WebSocket-Protocol is invalid", body = ErrorEnvelope),
     )
 )]
 pub(crate) async fn upgrade(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
+    headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let ws = match ws {
         Ok(ws) => ws,
         Err(rejection) => return ApiError::from(rejection).into_response(),
     };
+    let mut signed_in: Option<AccessClaims> = None;
+    let ws = match protocol_token(&headers) {
+        None => ws,
+        Some(token) => match state.verifier.verify(&token) {
+            Ok(claims) => {
+                signed_in = Some(claims);
+                ws.protocols([BEARER_PROTOCOL])
+            }
+            Err(err) => {
+                tracing::debug!(error.message = %err, "WebSocket access token refused");
+                return auth::unauthorized("the access token is invalid", true);
+            }
+        },
+    };
     ws.max_message_size(WS_MESSAGE_LIMIT)
         .max_frame_size(WS_MESSAGE_LIMIT)
         .on_failed_upgrade(|err| tracing::debug!(error.message = %err, "WebSocket upgrade failed"))
         .on_upgrade(move |socket| {
             let tasks = state.ws_tasks.clone();
-            tasks.track_future(session::run(socket, state, ctx))
+            tasks.track_future(session::run(socket, state, ctx, signed_in))
         })
 }
 
@@ -99,7 +151,31 @@ pub(crate) async fn upgrade(
 pub(crate) async fn upgrade_prices(
     state: State<AppState>,
     ctx: Ctx,
+    headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    upgrade(state, ctx, ws).await
+    upgrade(state, ctx, headers, ws).await
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn the_token_follows_the_bearer_subprotocol() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(protocol_token(&headers), None);
+        headers.insert(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static("bearer, abc.def.ghi"),
+        );
+        assert_eq!(protocol_token(&headers).as_deref(), Some("abc.def.ghi"));
+        headers.insert(
+            header::SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static("bearer"),
+        );
+        assert_eq!(protocol_token(&headers), None);
+    }
 }

@@ -32,6 +32,11 @@ pub enum ClientFrame {
         symbols: Option<Vec<String>>,
     },
     Ping,
+    /// Signs the socket in (or renews its sign-in before the token expires) with an access
+    /// token. Never put a token in the URL: URLs end up in logs.
+    Auth {
+        token: String,
+    },
 }
 
 /// A frame from the server.
@@ -68,6 +73,13 @@ pub enum ServerFrame {
         message: String,
     },
     Pong,
+    /// The socket is signed in as `user_id` until `expires_at`; send a new `auth` frame with a
+    /// fresh token before then to stay signed in.
+    Authenticated {
+        user_id: uuid::Uuid,
+        roles: Vec<String>,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 impl ServerFrame {
@@ -111,6 +123,24 @@ mod tests {
         assert_eq!(
             serde_json::from_value::<ClientFrame>(json!({"type":"ping"})).unwrap(),
             ClientFrame::Ping
+        );
+    }
+
+    #[test]
+    fn auth_frames_read_and_write_as_documented() {
+        assert_eq!(
+            serde_json::from_value::<ClientFrame>(json!({"type":"auth","token":"t"})).unwrap(),
+            ClientFrame::Auth { token: "t".into() }
+        );
+        let frame = ServerFrame::Authenticated {
+            user_id: uuid::Uuid::nil(),
+            roles: vec!["user".into()],
+            expires_at: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+        };
+        assert_eq!(
+            serde_json::to_value(frame).unwrap(),
+            json!({"type":"authenticated","user_id":"00000000-0000-0000-0000-000000000000",
+                   "roles":["user"],"expires_at":"1970-01-01T00:00:00Z"})
         );
     }
 

@@ -3,8 +3,10 @@
 
 use std::{ops::ControlFlow, sync::Arc, time::Duration};
 
+use ::auth::AccessClaims;
 use axum::extract::ws::{Message, WebSocket};
-use bus::{ErrorCode, RequestContext};
+use bus::{Actor, ErrorCode, RequestContext};
+use chrono::Utc;
 use contracts::market::Ticker;
 use futures::{StreamExt, stream::SplitStream};
 use serde_json::error::Category;
@@ -19,7 +21,12 @@ use super::{
     protocol::{ClientFrame, ServerFrame, Topic},
     writer::{Outbound, Writer},
 };
-use crate::{app::AppState, config::WS_MESSAGE_LIMIT, metrics::Metrics};
+use crate::{
+    app::AppState,
+    auth::{self, Verifier},
+    config::WS_MESSAGE_LIMIT,
+    metrics::Metrics,
+};
 
 /// How long the writer may go on flushing after the session ended.
 const WRITER_GRACE: Duration = Duration::from_secs(5);
@@ -27,8 +34,14 @@ const WRITER_GRACE: Duration = Duration::from_secs(5);
 /// How long a socket closed for an oversized message is kept before it is dropped.
 const OVERSIZE_LINGER: Duration = Duration::from_secs(1);
 
-/// Runs one socket to its end.
-pub(crate) async fn run(socket: WebSocket, state: AppState, ctx: RequestContext) {
+/// Runs one socket to its end; `signed_in` holds the claims of a token given in the
+/// `Sec-WebSocket-Protocol` header, already verified.
+pub(crate) async fn run(
+    socket: WebSocket,
+    state: AppState,
+    ctx: RequestContext,
+    signed_in: Option<AccessClaims>,
+) {
     let span = tracing::info_span!("ws.session", correlation_id = %ctx.correlation_id, trace_id = %ctx.trace_id());
     async move {
         let metrics = state.metrics.clone();
@@ -44,13 +57,20 @@ pub(crate) async fn run(socket: WebSocket, state: AppState, ctx: RequestContext)
             metrics: metrics.clone(),
         };
         let mut writer = tokio::spawn(writer.run());
-        let session = Session {
+        let mut session = Session {
             tx,
             feed: PriceFeed::new(state.bus.clone()),
             pending_lag: None,
             oversized: false,
             metrics: metrics.clone(),
+            verifier: state.verifier.clone(),
+            user: None,
         };
+        if let Some(claims) = signed_in {
+            // The client learns who it is, as after an `auth` frame.
+            let frame = session.sign_in(&claims);
+            let _ = session.send(frame).await;
+        }
         let (stream, oversized) = session.run(stream, &state).await;
         match tokio::time::timeout(WRITER_GRACE, &mut writer).await {
             Ok(Ok(sink)) if oversized => {
@@ -77,6 +97,16 @@ struct Session {
     /// The client sent a message over the limit; the socket is closing with 1009.
     oversized: bool,
     metrics: Arc<Metrics>,
+    verifier: Arc<Verifier>,
+    /// Who the socket is signed in as, until when. Prices need nobody; user topics will.
+    user: Option<SignedIn>,
+}
+
+/// A signed-in socket's user, until its token expires.
+#[derive(Debug, Clone)]
+struct SignedIn {
+    actor: Actor,
+    until: Instant,
 }
 
 impl Session {
@@ -97,6 +127,15 @@ impl Session {
                 () = state.sessions.cancelled() => self.close(1001, "the server is shutting down"),
                 () = self.tx.closed() => ControlFlow::Break(()),
                 () = tokio::time::sleep_until(deadline) => self.close(1000, "idle timeout"),
+                () = sleep_until_expiry(self.user.as_ref()), if self.user.is_some() => {
+                    self.user = None;
+                    tracing::debug!("WebSocket access token expired");
+                    let frame = ServerFrame::error(
+                        ErrorCode::Unauthorized,
+                        "the access token expired; send an auth frame with a fresh one",
+                    );
+                    self.send(frame).await
+                }
                 incoming = stream.next() => {
                     deadline = Instant::now() + idle;
                     match incoming {
@@ -156,6 +195,7 @@ impl Session {
         }
         let reply = match frame {
             ClientFrame::Ping => ServerFrame::Pong,
+            ClientFrame::Auth { token } => self.authenticate(&token),
             ClientFrame::Subscribe {
                 topic: Topic::Prices,
                 symbols,
@@ -181,6 +221,56 @@ impl Session {
             },
         };
         self.send(reply).await
+    }
+
+    /// An `auth` frame: a valid token signs the socket in (or renews it); an invalid one is
+    /// refused and leaves the socket as it was, still signed in until the old token expires.
+    fn authenticate(&mut self, token: &str) -> ServerFrame {
+        match self.verifier.verify(token) {
+            Ok(claims) => self.sign_in(&claims),
+            Err(err) => {
+                tracing::debug!(error.message = %err, "WebSocket access token refused");
+                let message = if err.is_expired() {
+                    "the access token has expired"
+                } else {
+                    "the access token is invalid"
+                };
+                ServerFrame::error(ErrorCode::Unauthorized, message)
+            }
+        }
+    }
+
+    /// Signs in as the verified `claims`' user until the token's `exp` (the verifier's clock
+    /// leeway is not granted here: access ends at `exp`).
+    fn sign_in(&mut self, claims: &AccessClaims) -> ServerFrame {
+        let Some(expires_at) = claims.expires_at() else {
+            return ServerFrame::error(ErrorCode::Unauthorized, "the access token is invalid");
+        };
+        let left = (expires_at - Utc::now()).to_std().unwrap_or_default();
+        if left.is_zero() {
+            return ServerFrame::error(ErrorCode::Unauthorized, "the access token has expired");
+        }
+        let actor = auth::actor_of(claims);
+        tracing::debug!(user_id = %actor.user_id, "WebSocket signed in");
+        let frame = ServerFrame::Authenticated {
+            user_id: actor.user_id,
+            roles: actor.roles.clone(),
+            expires_at,
+        };
+        self.user = Some(SignedIn {
+            actor,
+            until: Instant::now() + left,
+        });
+        frame
+    }
+
+    /// The user the socket acts for, while signed in.
+    #[expect(
+        dead_code,
+        reason = "user topics (portfolio, chat, terminal) will authorize with it"
+    )]
+    fn actor(&self) -> Option<&Actor> {
+        self.user.as_ref().map(|u| &u.actor)
     }
 
     /// A stored event: into the buffer if there is room, else the client is lagging.
@@ -240,6 +330,14 @@ impl Session {
     fn close(&self, code: u16, reason: &'static str) -> ControlFlow<()> {
         let _ = self.tx.try_send(Outbound::Close(code, reason));
         ControlFlow::Break(())
+    }
+}
+
+/// Resolves when the signed-in user's token expires (never when nobody is signed in).
+async fn sleep_until_expiry(user: Option<&SignedIn>) {
+    match user {
+        Some(user) => tokio::time::sleep_until(user.until).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -35,14 +35,14 @@ async fn health_all_lists_gateway_and_market_with_their_instances() {
 }
 
 #[tokio::test]
-async fn health_all_is_503_naming_market_when_it_is_not_running() {
+async fn health_all_is_503_naming_identity_and_market_when_they_are_not_running() {
     let app = spawn_gateway_only().await;
     let (status, body) = app.get_json("/health/all").await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["code"], "unavailable");
     assert_eq!(
         body["error"]["details"]["missing"],
-        serde_json::json!(["market"])
+        serde_json::json!(["identity", "market"])
     );
 }
 

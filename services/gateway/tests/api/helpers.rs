@@ -1,8 +1,9 @@
-//! Spawning the system under test: real NATS, real Postgres (via `testkit`), the real market
-//! service and the real gateway, each test under its own subject prefix and database.
+//! Spawning the system under test: real NATS, real Postgres (via `testkit`), the real market and
+//! identity services and the real gateway, each test under its own subject prefix and database.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
+use auth::{Role, TokenConfig, TokenKeys};
 use bus::{Bus, BusConfig, RequestContext};
 use chrono::Utc;
 use contracts::{
@@ -27,7 +28,19 @@ pub(crate) struct TestApp {
     pub(crate) bus: Bus,
     pub(crate) env: TestEnv,
     pub(crate) shutdown: CancellationToken,
+    /// Signs tokens with the gateway's secret, as identity does.
+    pub(crate) keys: Arc<TokenKeys>,
+    /// An admin's access token (minted: no account behind it), which `post_json` and `post_raw`
+    /// send, so tests of admin-only routes test the route rather than the sign-in.
+    pub(crate) admin_token: String,
+    /// Identity's pool, when identity runs.
+    pub(crate) identity_pool: Option<sqlx::PgPool>,
 }
+
+/// The JWT secret of the tests; passes the strength rules.
+pub(crate) const SECRET: &str = "gAtEwAy-TeSt-9f86d081884c7d659a2feaa0c55ad015a3bf";
+/// A password every test account uses.
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 impl Drop for TestApp {
     fn drop(&mut self) {
@@ -38,6 +51,7 @@ impl Drop for TestApp {
 /// Options for [`spawn`].
 pub(crate) struct Spawn {
     pub(crate) market: bool,
+    pub(crate) identity: bool,
     pub(crate) provision: bool,
     pub(crate) request_timeout: Duration,
     pub(crate) configure: Box<dyn FnOnce(&mut gateway::Config)>,
@@ -47,6 +61,7 @@ impl Default for Spawn {
     fn default() -> Self {
         Self {
             market: true,
+            identity: true,
             provision: true,
             request_timeout: Duration::from_secs(5),
             configure: Box::new(|_| {}),
@@ -70,10 +85,11 @@ pub(crate) async fn spawn_app_with(
     .await
 }
 
-/// The gateway alone: nobody answers the market's subjects.
+/// The gateway alone: nobody answers the market's or identity's subjects.
 pub(crate) async fn spawn_gateway_only() -> TestApp {
     spawn(Spawn {
         market: false,
+        identity: false,
         ..Spawn::default()
     })
     .await
@@ -98,10 +114,35 @@ pub(crate) async fn spawn(options: Spawn) -> TestApp {
             .expect("build market");
         tokio::spawn(market.run_until_stopped(shutdown.child_token()));
     }
+    let token = TokenConfig::hs256(SECRET);
+    let mut identity_pool = None;
+    if options.identity {
+        let pool = bus::pg::connect_and_migrate(
+            &env.database_url,
+            identity::SCHEMA,
+            &identity::MIGRATOR,
+            5,
+        )
+        .await
+        .expect("migrate the identity schema");
+        let mut config = identity::Config::new(token.clone());
+        // Cheap hashing keeps the suite fast; identity's own tests cover the OWASP cost.
+        config.password_hashing = identity::PasswordHashing::INSECURE_FOR_TESTS;
+        let identity_bus = connect(&env, "identity", Duration::from_secs(5)).await;
+        let identity = identity::App::build(config, identity_bus, pool.clone())
+            .await
+            .expect("build identity");
+        tokio::spawn(identity.run_until_stopped(shutdown.child_token()));
+        identity_pool = Some(pool);
+    }
     let mut config = gateway::Config {
         http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         discovery_wait: Duration::from_millis(500),
         shutdown_grace: Duration::from_secs(2),
+        token: token.clone(),
+        // Tests sign in far more often than people do; the rate-limit tests lower these.
+        login_rate_per_min: 1000,
+        register_rate_per_min: 1000,
         ..gateway::Config::default()
     };
     (options.configure)(&mut config);
@@ -111,6 +152,8 @@ pub(crate) async fn spawn(options: Spawn) -> TestApp {
         .expect("build gateway");
     let addr = app.local_addr();
     tokio::spawn(app.run_until_stopped(shutdown.child_token()));
+    let keys = Arc::new(TokenKeys::signing(&token).expect("signing keys"));
+    let admin_token = mint(&keys, contracts::new_id(), vec![Role::User, Role::Admin]);
     TestApp {
         address: format!("http://{addr}"),
         addr,
@@ -121,7 +164,16 @@ pub(crate) async fn spawn(options: Spawn) -> TestApp {
         bus,
         env,
         shutdown,
+        keys,
+        admin_token,
+        identity_pool,
     }
+}
+
+/// A valid access token for `user_id` with `roles`, signed as identity signs.
+pub(crate) fn mint(keys: &TokenKeys, user_id: uuid::Uuid, roles: Vec<Role>) -> String {
+    let claims = keys.claims(user_id, roles, Duration::from_secs(900), Utc::now());
+    keys.issue(&claims).expect("sign a token")
 }
 
 async fn connect(env: &TestEnv, name: &str, request_timeout: Duration) -> Bus {
@@ -144,16 +196,96 @@ impl TestApp {
         envelope_of(self.get(path).await).await
     }
 
+    /// A POST as an admin (see [`TestApp::admin_token`]).
     pub(crate) async fn post_json(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.post_json_as(Some(&self.admin_token), path, body).await
+    }
+
+    /// A POST with `token` as bearer, or none.
+    pub(crate) async fn post_json_as(
+        &self,
+        token: Option<&str>,
+        path: &str,
+        body: &Value,
+    ) -> (StatusCode, Value) {
+        let mut request = self.http.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        envelope_of(request.send().await.expect("POST")).await
+    }
+
+    /// Any request with `token` as bearer, or none; the raw response.
+    pub(crate) async fn send_as(
+        &self,
+        method: reqwest::Method,
+        token: Option<&str>,
+        path: &str,
+        body: Option<&Value>,
+    ) -> reqwest::Response {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.expect("a request")
+    }
+
+    /// Status and envelope of a GET with `token` as bearer.
+    pub(crate) async fn get_json_as(&self, token: &str, path: &str) -> (StatusCode, Value) {
         envelope_of(
-            self.http
-                .post(self.url(path))
-                .json(body)
-                .send()
-                .await
-                .expect("POST"),
+            self.send_as(reqwest::Method::GET, Some(token), path, None)
+                .await,
         )
         .await
+    }
+
+    /// Registers an account through the gateway; its envelope's `data`.
+    pub(crate) async fn register(&self, email: &str) -> Value {
+        let body = serde_json::json!({"email": email, "password": PASSWORD, "name": "Test User"});
+        let (status, reply) = self
+            .post_json_as(None, "/api/v1/auth/register", &body)
+            .await;
+        assert_eq!(status, 201, "{reply}");
+        reply["data"].clone()
+    }
+
+    /// Logs in through the gateway; the session (`access_token`, `refresh_token`, `user`).
+    pub(crate) async fn login(&self, email: &str) -> Value {
+        let body = serde_json::json!({"email": email, "password": PASSWORD});
+        let (status, reply) = self.post_json_as(None, "/api/v1/auth/login", &body).await;
+        assert_eq!(status, 200, "{reply}");
+        reply["data"].clone()
+    }
+
+    /// Registers and logs in; (user id, access token).
+    pub(crate) async fn signed_in(&self, email: &str) -> (String, String) {
+        let user = self.register(email).await;
+        let session = self.login(email).await;
+        (
+            user["id"].as_str().unwrap().to_owned(),
+            session["access_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Creates an admin account as `bourse user create --admin` does, and logs it in.
+    pub(crate) async fn signed_in_admin(&self, email: &str) -> (String, String) {
+        let pool = self.identity_pool.as_ref().expect("identity runs");
+        let request = contracts::identity::RegisterUser {
+            email: email.to_owned(),
+            password: PASSWORD.into(),
+            name: "Admin".into(),
+        };
+        let user = identity::create_user(pool, &RequestContext::new(), request, &[Role::Admin])
+            .await
+            .expect("create an admin");
+        let session = self.login(email).await;
+        (
+            user.id.to_string(),
+            session["access_token"].as_str().unwrap().to_owned(),
+        )
     }
 
     pub(crate) async fn post_raw(
@@ -165,6 +297,7 @@ impl TestApp {
         let response = self
             .http
             .post(self.url(path))
+            .bearer_auth(&self.admin_token)
             .header("content-type", content_type)
             .body(body)
             .send()
@@ -216,6 +349,35 @@ impl TestApp {
 
     pub(crate) async fn ws(&self) -> WsClient {
         self.ws_at("/ws", None).await
+    }
+
+    /// A WebSocket client offering `protocols` in `Sec-WebSocket-Protocol`; the handshake's
+    /// response (status, selected protocol) or the refusal's status.
+    pub(crate) async fn ws_with_protocols(
+        &self,
+        protocols: &str,
+    ) -> Result<(WsClient, Option<String>), StatusCode> {
+        use tokio_tungstenite::tungstenite::{Error, client::IntoClientRequest};
+        let mut request = format!("ws://{}/ws", self.addr)
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", protocols.parse().unwrap());
+        let tcp = TcpStream::connect(self.addr).await.unwrap();
+        match tokio_tungstenite::client_async(request, tcp).await {
+            Ok((stream, response)) => {
+                let selected = response
+                    .headers()
+                    .get("sec-websocket-protocol")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                Ok((WsClient { stream }, selected))
+            }
+            Err(Error::Http(response)) => {
+                Err(StatusCode::from_u16(response.status().as_u16()).unwrap())
+            }
+            Err(other) => panic!("handshake failed: {other}"),
+        }
     }
 
     /// A WebSocket client; `recv_buffer` shrinks its TCP receive buffer (for slow-client tests).

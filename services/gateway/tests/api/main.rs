@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod authentication;
 mod cors_and_security;
 mod discovery;
 mod envelope;
@@ -7,6 +8,8 @@ mod errors;
 mod helpers;
 mod history;
 mod metrics_and_openapi;
+mod rate_limits;
 mod stocks;
 mod ws;
+mod ws_auth;
 mod ws_resume;

@@ -133,6 +133,7 @@ async fn a_message_over_1_mb_is_refused_as_payload_too_large_and_closed_with_100
 async fn subscribe_answers_unavailable_when_the_prices_stream_is_missing() {
     let app = spawn(Spawn {
         market: false,
+        identity: false,
         provision: false,
         ..Spawn::default()
     })
