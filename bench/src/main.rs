@@ -1,0 +1,236 @@
+//! `bench`: what a request costs in Bourse, measured against the real NATS and Postgres.
+//!
+//! One run measures, on the same in-process stack and under the same machine noise:
+//!
+//! - (a) raw NATS request/reply to a plain subscriber (the floor any request over NATS pays);
+//! - (b) `market.v1.quote.get` with the typed bus client, answered by the market service;
+//! - (c) `GET /api/v1/stocks/AAPL/price` through the gateway over HTTP keep-alive;
+//!
+//! each at concurrency 1 (latency) and 64 (throughput), then the idle RSS of `bourse dev`, and
+//! prints a table with ratios to (a) and the targets' verdicts (see [`report`] for why ratios).
+//!
+//! Modules:
+//! - [`stack`]: the scratch prefix and database, the market service, the gateway, the clients;
+//! - [`load`]: the closed-loop load generator;
+//! - [`report`]: table, ratios and targets;
+//! - [`rss`]: `bourse dev` started, measured idle, stopped.
+//!
+//! `just bench` builds `bourse` and runs this in release mode. Logs are quiet (`warn`) so that
+//! logging costs no more than in a deployment that filters at info; `RUST_LOG` overrides.
+
+mod load;
+mod report;
+mod rss;
+mod stack;
+
+use std::{process::ExitCode, time::Duration};
+
+use anyhow::Context;
+use clap::Parser;
+
+use crate::{
+    load::LoadSpec,
+    report::{Measurement, Report, Scenario},
+    rss::{RssOutcome, RssPlan},
+    stack::{Scratch, Stack},
+};
+
+/// The concurrencies measured: one request at a time (latency), and a crowd (throughput).
+const CONCURRENCIES: [usize; 2] = [1, stack::HTTP_POOL];
+
+/// Benchmarks raw NATS, market over NATS and the gateway over HTTP, and the idle RSS of `bourse dev`.
+#[derive(Debug, Parser)]
+#[command(name = "bench", version)]
+struct Args {
+    /// Measurement window of each scenario at each concurrency (e.g. `5s`, `500ms`).
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+
+    /// Warm-up before each window; its requests are not recorded.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    warmup: Duration,
+
+    /// NATS server (with JetStream); the run uses a unique prefix `bench<random>`, deleted after.
+    #[arg(long, env = "BOURSE_NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    nats_url: String,
+
+    /// Postgres to create the scratch database `bourse_bench_<random>` on (dropped after).
+    #[arg(
+        long,
+        env = "BOURSE_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    database_url: String,
+
+    /// Do not measure the idle RSS of `bourse dev`.
+    #[arg(long)]
+    skip_rss: bool,
+
+    /// Print the results as JSON too, after the table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    telemetry::init("warn", telemetry::LogFormat::from_env());
+    match run(&args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("bench failed: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: &Args) -> anyhow::Result<()> {
+    anyhow::ensure!(!args.duration.is_zero(), "--duration must be more than 0");
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: a debug build of the bench; figures are not representative (use --release)"
+        );
+    }
+    let mut scratch = Scratch::create(&args.nats_url, &args.database_url).await?;
+    // Ctrl-C ends the run early but still removes the scratch database and streams.
+    let outcome = tokio::select! {
+        outcome = measure_all(args, &mut scratch) => outcome,
+        interrupted = tokio::signal::ctrl_c() => {
+            interrupted.context("listening for Ctrl-C")?;
+            Err(anyhow::anyhow!("interrupted"))
+        }
+    };
+    scratch.cleanup().await;
+    let (measurements, rss) = outcome?;
+    print_report(args, measurements, rss)
+}
+
+async fn measure_all(
+    args: &Args,
+    scratch: &mut Scratch,
+) -> anyhow::Result<(Vec<Measurement>, RssOutcome)> {
+    eprintln!(
+        "starting the stack (prefix {}, database {})",
+        scratch.prefix,
+        bus::pg::redact(&scratch.database_url)
+    );
+    let stack = Stack::start(scratch)
+        .await
+        .context("starting market and gateway")?;
+    let measurements = measure_scenarios(args, &stack).await;
+    stack.stop().await;
+    let measurements = measurements?;
+    let rss = if args.skip_rss {
+        RssOutcome::Skipped
+    } else {
+        eprintln!("measuring the idle RSS of `bourse dev`");
+        let plan = RssPlan {
+            nats_url: scratch.nats_url.clone(),
+            database_url: scratch.database_url.clone(),
+            prefix: scratch.extra_prefix("r")?,
+            workdir: std::env::temp_dir().join(format!("bourse-bench-{}", scratch.tag)),
+        };
+        rss::measure(&plan).await
+    };
+    Ok((measurements, rss))
+}
+
+/// Every scenario at every concurrency. Scenarios alternate within a concurrency so that a
+/// slow phase of the machine is shared rather than landing on one scenario.
+async fn measure_scenarios(args: &Args, stack: &Stack) -> anyhow::Result<Vec<Measurement>> {
+    let mut measurements = Vec::new();
+    for concurrency in CONCURRENCIES {
+        for scenario in Scenario::ALL {
+            eprintln!(
+                "measuring {} @{concurrency} ({:?} + {:?})",
+                scenario.label(),
+                args.warmup,
+                args.duration
+            );
+            let spec = LoadSpec {
+                concurrency,
+                warmup: args.warmup,
+                duration: args.duration,
+            };
+            let request = stack.request_fn(scenario)?;
+            let outcome = load::run(spec, move || request()).await?;
+            measurements.push(Measurement {
+                scenario,
+                concurrency,
+                requests: outcome.requests(),
+                errors: outcome.errors,
+                first_error: outcome.first_error.clone(),
+                elapsed_s: outcome.elapsed.as_secs_f64(),
+                p50_us: outcome.quantile_us(0.50),
+                p99_us: outcome.quantile_us(0.99),
+            });
+        }
+    }
+    Ok(measurements)
+}
+
+fn print_report(
+    args: &Args,
+    measurements: Vec<Measurement>,
+    rss: RssOutcome,
+) -> anyhow::Result<()> {
+    let rows = report::rows(&measurements);
+    let mut targets = report::evaluate(&measurements);
+    targets.push(report::rss_target(&rss));
+    let command = report::reproduce_command(&std::env::args().skip(1).collect::<Vec<_>>());
+    println!();
+    print!("{}", report::render_table(&rows));
+    println!();
+    print!("{}", report::render_targets(&targets));
+    if let RssOutcome::Measured { binary, idle_s, .. } = &rss {
+        println!("      (RSS of `{binary} dev`, {idle_s} s after /health answered)");
+    }
+    println!();
+    println!(
+        "servers: NATS {}, Postgres {}",
+        args.nats_url,
+        bus::pg::redact(&args.database_url)
+    );
+    println!("reproduce: {command}");
+    if args.json {
+        let report = Report {
+            command,
+            warmup_s: args.warmup.as_secs_f64(),
+            duration_s: args.duration.as_secs_f64(),
+            results: rows,
+            targets,
+            rss,
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_five_seconds_after_one_second_of_warm_up() {
+        let args = Args::parse_from(["bench"]);
+        assert_eq!(args.duration, Duration::from_secs(5));
+        assert_eq!(args.warmup, Duration::from_secs(1));
+        assert!(!args.skip_rss && !args.json);
+    }
+
+    #[test]
+    fn durations_are_human() {
+        let args = Args::parse_from([
+            "bench",
+            "--duration",
+            "3s",
+            "--warmup",
+            "250ms",
+            "--skip-rss",
+            "--json",
+        ]);
+        assert_eq!(args.duration, Duration::from_secs(3));
+        assert_eq!(args.warmup, Duration::from_millis(250));
+        assert!(args.skip_rss && args.json);
+    }
+}

@@ -1,0 +1,281 @@
+//! The system under test, started in this process against the real NATS and Postgres.
+//!
+//! [`Scratch`] (in [`scratch`]) is this run's share of the servers: a unique subject prefix and
+//! a scratch database, both removed at the end.
+//!
+//! [`Stack`] is what the scenarios talk to, each component on a NATS connection of its own as
+//! in a deployment: the market service (plus the raw echo responder of scenario (a)) on one,
+//! the gateway on another, the benchmark's requests on a third. One simulated price tick puts
+//! a quote for every seeded symbol (AAPL among them) in the `quotes` bucket before anything runs.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use async_nats::Subject;
+use bus::{Bus, BusConfig, RequestContext, provision};
+use bytes::Bytes;
+use contracts::market::{GetQuote, Ticker};
+use futures::{StreamExt, future::BoxFuture};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::report::Scenario;
+
+mod scratch;
+
+pub(crate) use scratch::Scratch;
+
+/// The symbol every scenario asks for.
+pub(crate) const SYMBOL: &str = "AAPL";
+/// The raw subject of scenario (a), under the run's prefix.
+const ECHO_SUBJECT: &str = "bench.raw.echo";
+/// Connections the HTTP client keeps alive to the gateway (the highest concurrency measured).
+pub(crate) const HTTP_POOL: usize = 64;
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Gateway rate limits that a benchmark on loopback cannot reach.
+const UNLIMITED_RPS: u32 = 10_000_000;
+
+/// One request of a scenario, ready to be called by the load generator.
+pub(crate) type RequestFn = Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
+
+/// The running market service, gateway and echo responder, and the clients to reach them.
+pub(crate) struct Stack {
+    /// The benchmark's own connection: requests of (a) and (b).
+    client: Bus,
+    http: reqwest::Client,
+    price_url: String,
+    echo_subject: Subject,
+    /// The request payload of (a): what (b) sends.
+    echo_request: Bytes,
+    shutdown: CancellationToken,
+    tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
+}
+
+impl Stack {
+    pub(crate) async fn start(scratch: &Scratch) -> anyhow::Result<Self> {
+        let prefix = scratch.prefix.clone();
+        let connect = |name: &'static str| {
+            let config = BusConfig::new(&scratch.nats_url, prefix.clone(), name);
+            async move {
+                Bus::connect(config)
+                    .await
+                    .with_context(|| format!("connection {name}"))
+            }
+        };
+        let server = connect("bench-market").await?;
+        provision::ensure_all(&server, provision::Replicas(1))
+            .await
+            .context("provisioning streams")?;
+        let pool = bus::pg::connect_and_migrate(
+            &scratch.database_url,
+            market::SCHEMA,
+            &market::MIGRATOR,
+            10,
+        )
+        .await?;
+        let state = market::AppState {
+            db: pool.clone(),
+            bus: server.clone(),
+            quotes: server.kv("quotes").await?,
+            alpha_vantage: None,
+        };
+        let quote = seed_quote(&state).await?;
+        let market = market::App::build(market::Config::default(), server.clone(), pool).await?;
+
+        let gateway_bus = connect("bench-gateway").await?;
+        let config = gateway_config()?;
+        let gateway = gateway::App::build(config, gateway_bus).await?;
+        let gateway_addr = gateway.local_addr();
+
+        // Everything that can fail comes before the first spawn, so a failed start leaves no task.
+        let client = connect("bench-client").await?;
+        let http = http_client()?;
+        let echo_request = serde_json::to_vec(&GetQuote {
+            symbol: Ticker::parse(SYMBOL)?,
+        })?
+        .into();
+        let shutdown = CancellationToken::new();
+        let echo_subject = Subject::from(server.prefix().subject(ECHO_SUBJECT));
+        let echo = echo_responder(&server, echo_subject.clone(), quote, shutdown.clone()).await?;
+        let tasks = vec![
+            (
+                "market",
+                tokio::spawn(market.run_until_stopped(shutdown.clone())),
+            ),
+            (
+                "gateway",
+                tokio::spawn(gateway.run_until_stopped(shutdown.clone())),
+            ),
+            ("echo responder", echo),
+        ];
+        Ok(Self {
+            client,
+            http,
+            price_url: price_url(gateway_addr),
+            echo_subject,
+            echo_request,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// One request of `scenario`; an answer that is not a success is an error.
+    pub(crate) fn request_fn(&self, scenario: Scenario) -> anyhow::Result<RequestFn> {
+        Ok(match scenario {
+            Scenario::RawNats => {
+                let (client, subject, payload) = (
+                    self.client.client().clone(),
+                    self.echo_subject.clone(),
+                    self.echo_request.clone(),
+                );
+                Arc::new(move || {
+                    let (client, subject, payload) =
+                        (client.clone(), subject.clone(), payload.clone());
+                    Box::pin(async move {
+                        client
+                            .request(subject, payload)
+                            .await
+                            .map(drop)
+                            .map_err(Into::into)
+                    })
+                })
+            }
+            Scenario::MarketNats => {
+                let (bus, symbol) = (self.client.clone(), Ticker::parse(SYMBOL)?);
+                Arc::new(move || {
+                    let (bus, request) = (
+                        bus.clone(),
+                        GetQuote {
+                            symbol: symbol.clone(),
+                        },
+                    );
+                    Box::pin(async move {
+                        bus.request(&RequestContext::new(), &request)
+                            .await
+                            .map(drop)
+                            .map_err(Into::into)
+                    })
+                })
+            }
+            Scenario::GatewayHttp => {
+                let (http, url) = (self.http.clone(), self.price_url.clone());
+                Arc::new(move || {
+                    let (http, url) = (http.clone(), url.clone());
+                    Box::pin(async move {
+                        let response = http.get(url).send().await?.error_for_status()?;
+                        response.bytes().await?;
+                        Ok(())
+                    })
+                })
+            }
+        })
+    }
+
+    /// Stops everything started, within the services' grace periods; reports what failed.
+    pub(crate) async fn stop(self) {
+        self.shutdown.cancel();
+        for (name, task) in self.tasks {
+            match tokio::time::timeout(Duration::from_secs(15), task).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(err))) => eprintln!("warning: {name} stopped with an error: {err:#}"),
+                Ok(Err(err)) => eprintln!("warning: {name} task failed: {err}"),
+                Err(_) => eprintln!("warning: {name} did not stop within 15 s"),
+            }
+        }
+    }
+}
+
+/// One tick of the simulated feed (seeded), so that `quotes` holds AAPL; returns its stored
+/// JSON, the reply payload of the echo responder (a quote-sized answer).
+async fn seed_quote(state: &market::AppState) -> anyhow::Result<Bytes> {
+    let mut feed =
+        market::feed::simulated::SimulatedFeed::new(state.clone(), Duration::from_secs(5), Some(1));
+    let published = feed
+        .try_run_once()
+        .await
+        .context("seeding quotes with one simulated tick")?;
+    anyhow::ensure!(
+        published > 0,
+        "the simulated feed published no quote: is the symbol catalogue empty?"
+    );
+    state
+        .quotes
+        .get(SYMBOL)
+        .await?
+        .with_context(|| format!("no quote for {SYMBOL} after one simulated tick"))
+}
+
+/// Scenario (a)'s other end: a plain subscription answering every request with `reply`.
+async fn echo_responder(
+    bus: &Bus,
+    subject: Subject,
+    reply: Bytes,
+    shutdown: CancellationToken,
+) -> anyhow::Result<JoinHandle<anyhow::Result<()>>> {
+    let client = bus.client().clone();
+    let mut requests = client
+        .subscribe(subject)
+        .await
+        .context("subscribing the echo responder")?;
+    Ok(tokio::spawn(async move {
+        loop {
+            let message = tokio::select! {
+                () = shutdown.cancelled() => break,
+                message = requests.next() => message,
+            };
+            let Some(message) = message else { break };
+            if let Some(reply_to) = message.reply {
+                client.publish(reply_to, reply.clone()).await?;
+            }
+        }
+        Ok(())
+    }))
+}
+
+/// The gateway as deployed, on a free loopback port. The rate limits stay on (their cost is part
+/// of a request's) but far above what 64 closed-loop workers on one address send, or (c) would
+/// measure 429s. The price route is public: the token key (random, for this run) is only there
+/// because the gateway refuses to start without one.
+fn gateway_config() -> anyhow::Result<gateway::Config> {
+    let secret = auth::RefreshToken::generate().context("cannot make a JWT secret")?;
+    Ok(gateway::Config {
+        http_addr: "127.0.0.1:0".parse()?,
+        token: auth::TokenConfig::hs256(secret.into_string()),
+        rate_limit_rps: UNLIMITED_RPS,
+        rate_limit_burst: UNLIMITED_RPS,
+        user_rate_limit_rps: UNLIMITED_RPS,
+        ..Default::default()
+    })
+}
+
+/// HTTP/1.1 with keep-alive: up to [`HTTP_POOL`] connections stay open between requests, so
+/// (c) measures the gateway, not TCP handshakes. Loopback only: no proxy from the environment.
+fn http_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .http1_only()
+        .pool_max_idle_per_host(HTTP_POOL)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_nodelay(true)
+        .no_proxy()
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .context("building the HTTP client")
+}
+
+pub(crate) fn price_url(addr: SocketAddr) -> String {
+    format!("http://{addr}/api/v1/stocks/{SYMBOL}/price")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn price_url_targets_the_gateway_route() {
+        let addr: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        assert_eq!(
+            price_url(addr),
+            "http://127.0.0.1:8080/api/v1/stocks/AAPL/price"
+        );
+    }
+}
