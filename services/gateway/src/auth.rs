@@ -15,8 +15,8 @@
 //! A missing token is answered 401 `unauthorized` with `WWW-Authenticate: Bearer realm="bourse"`;
 //! a token that does not verify (bad signature, other algorithm, expired, wrong issuer or
 //! audience, …) the same plus `error="invalid_token"` (RFC 6750 §3); a valid token without the
-//! role 403 `forbidden`. On public routes the `Authorization` header is not looked at, so an
-//! expired token never breaks a public read.
+//! role 403 `forbidden`. On public routes a valid token makes the call act for its user, and a
+//! missing, expired or invalid one makes it anonymous, so a stale token never breaks a public read.
 
 use std::sync::Arc;
 
@@ -139,6 +139,19 @@ pub(crate) async fn authenticate(
         .unwrap_or_else(|| request.uri().path().to_owned());
     let needed = access(request.method(), &route);
     if needed == Access::Public {
+        // A signed-in caller of a public route still acts as itself (the service sees the
+        // user); a missing, expired or invalid token only makes the call anonymous, so a stale
+        // token never breaks a public read.
+        let claims = match bearer(request.headers()) {
+            Some(Ok(token)) => state.verifier.verify(token).ok(),
+            _ => None,
+        };
+        if let Some(claims) = claims {
+            if let Err(err) = state.limits.check_user(claims.sub) {
+                return err.into_response();
+            }
+            attach(&mut request, claims);
+        }
         return next.run(request).await;
     }
     let claims = match bearer(request.headers()) {
@@ -165,6 +178,12 @@ pub(crate) async fn authenticate(
     if let Err(err) = state.limits.check_user(claims.sub) {
         return err.into_response();
     }
+    attach(&mut request, claims);
+    next.run(request).await
+}
+
+/// Puts the verified user on the request: its claims, and the actor of its [`RequestContext`].
+fn attach(request: &mut Request, claims: AccessClaims) {
     let ctx = request
         .extensions()
         .get::<RequestContext>()
@@ -173,7 +192,6 @@ pub(crate) async fn authenticate(
         .with_actor(Some(actor_of(&claims)));
     request.extensions_mut().insert(ctx);
     request.extensions_mut().insert(User(Arc::new(claims)));
-    next.run(request).await
 }
 
 /// The verified user of a signed-in route (its token's claims).

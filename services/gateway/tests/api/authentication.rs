@@ -232,6 +232,43 @@ async fn a_client_sent_user_header_is_ignored_and_the_verified_user_reaches_nats
 }
 
 #[tokio::test]
+async fn a_public_read_with_a_valid_token_acts_for_its_user_and_without_one_is_anonymous() {
+    let app = spawn_app().await;
+    let (user_id, token) = app.signed_in("reader@example.com").await;
+    let subject = app.env.prefix.subject("market.v1.symbol.get");
+    let client = app.bus.client();
+    let mut requests = client.subscribe(subject).await.unwrap();
+    let probe = client.new_inbox();
+    let mut probes = client.subscribe(probe.clone()).await.unwrap();
+    client.publish(probe, "probe".into()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), probes.next())
+        .await
+        .expect("the probe comes back");
+
+    for (token, expected) in [
+        (Some(token.as_str()), Some(user_id.as_str())),
+        (Some("garbage"), None),
+        (None, None),
+    ] {
+        let mut request = app.http.get(app.url("/api/v1/stocks/AAPL"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 200);
+        let seen = tokio::time::timeout(Duration::from_secs(5), requests.next())
+            .await
+            .expect("the request in time")
+            .unwrap();
+        let user = seen
+            .headers
+            .as_ref()
+            .and_then(|h| h.get("Bourse-User-Id"))
+            .map(|v| v.as_str().to_owned());
+        assert_eq!(user.as_deref(), expected, "token {token:?}");
+    }
+}
+
+#[tokio::test]
 async fn user_a_cannot_read_change_or_delete_user_b_but_an_admin_can() {
     let app = spawn_app().await;
     let (a_id, a) = app.signed_in("a@example.com").await;
