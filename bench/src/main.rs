@@ -5,6 +5,8 @@
 //! - (a) raw NATS request/reply to a plain subscriber (the floor any request over NATS pays);
 //! - (b) `market.v1.quote.get` with the typed bus client, answered by the market service;
 //! - (c) `GET /api/v1/stocks/AAPL/price` through the gateway over HTTP keep-alive;
+//! - (d) the same with a bearer token (what authentication costs), and
+//! - (e) `POST /api/v1/auth/login` (bounded by argon2id, reported as logins/s);
 //!
 //! each at concurrency 1 (latency) and 64 (throughput), then the idle RSS of `bourse dev`, and
 //! prints a table with ratios to (a) and the targets' verdicts (see [`report`] for why ratios).

@@ -22,6 +22,8 @@ pub(crate) use render::{render_table, render_targets, reproduce_command};
 
 pub(crate) const RPS_RATIO_MIN: f64 = 0.4;
 pub(crate) const P50_OVERHEAD_MAX_US: f64 = 150.0;
+/// (d) rps at concurrency 64 ≥ this × (c) rps at 64: authentication costs little.
+pub(crate) const AUTH_RATIO_MIN: f64 = 0.9;
 pub(crate) const RSS_MAX_MIB: u64 = 50;
 
 /// What is measured, each against the same stack.
@@ -34,16 +36,28 @@ pub(crate) enum Scenario {
     MarketNats,
     /// (c) `GET /api/v1/stocks/AAPL/price` through the gateway, HTTP/1.1 keep-alive.
     GatewayHttp,
+    /// (d) the same with `Authorization: Bearer <access token>`: (c) plus JWT verification.
+    GatewayHttpAuth,
+    /// (e) `POST /api/v1/auth/login`: bounded by argon2id at OWASP cost, by design.
+    Login,
 }
 
 impl Scenario {
-    pub(crate) const ALL: [Self; 3] = [Self::RawNats, Self::MarketNats, Self::GatewayHttp];
+    pub(crate) const ALL: [Self; 5] = [
+        Self::RawNats,
+        Self::MarketNats,
+        Self::GatewayHttp,
+        Self::GatewayHttpAuth,
+        Self::Login,
+    ];
 
     pub(crate) fn label(self) -> &'static str {
         match self {
             Self::RawNats => "(a) raw NATS request/reply",
             Self::MarketNats => "(b) market.v1.quote.get over NATS",
             Self::GatewayHttp => "(c) GET /api/v1/stocks/AAPL/price",
+            Self::GatewayHttpAuth => "(d) (c) with a bearer token",
+            Self::Login => "(e) POST /api/v1/auth/login",
         }
     }
 }
@@ -133,6 +147,8 @@ pub(crate) enum Verdict {
     Pass,
     Miss,
     NotMeasured,
+    /// A figure to report, with no target.
+    Info,
 }
 
 impl Verdict {
@@ -145,6 +161,7 @@ impl Verdict {
             Self::Pass => "PASS",
             Self::Miss => "MISS",
             Self::NotMeasured => "n/a",
+            Self::Info => "info",
         }
     }
 }
@@ -158,7 +175,65 @@ pub(crate) struct Target {
 
 /// The throughput and latency targets, from the measurements of one run.
 pub(crate) fn evaluate(measurements: &[Measurement]) -> Vec<Target> {
-    vec![rps_target(measurements), p50_target(measurements)]
+    vec![
+        rps_target(measurements),
+        p50_target(measurements),
+        auth_target(measurements),
+        logins_figure(measurements),
+    ]
+}
+
+fn usable(
+    measurements: &[Measurement],
+    scenario: Scenario,
+    concurrency: usize,
+) -> Option<&Measurement> {
+    find(measurements, scenario, concurrency).filter(|m| m.problem().is_none())
+}
+
+fn auth_target(measurements: &[Measurement]) -> Target {
+    let name = format!("(d) rps @64 >= {AUTH_RATIO_MIN} x (c) rps @64");
+    match (
+        usable(measurements, Scenario::GatewayHttp, 64),
+        usable(measurements, Scenario::GatewayHttpAuth, 64),
+    ) {
+        (Some(c), Some(d)) => {
+            let ratio = d.rps() / c.rps();
+            Target {
+                name,
+                verdict: Verdict::from_bool(ratio >= AUTH_RATIO_MIN),
+                detail: format!("{:.0} / {:.0} rps = {ratio:.2}", d.rps(), c.rps()),
+            }
+        }
+        _ => Target {
+            name,
+            verdict: Verdict::NotMeasured,
+            detail: "(c) or (d) @64 has no clean measurement".into(),
+        },
+    }
+}
+
+/// Logins per second have no target: argon2id bounds them on purpose. Reported as a figure.
+fn logins_figure(measurements: &[Measurement]) -> Target {
+    let best = [1, 64]
+        .into_iter()
+        .filter_map(|c| usable(measurements, Scenario::Login, c))
+        .max_by(|a, b| a.rps().total_cmp(&b.rps()));
+    Target {
+        name: "logins/s (argon2id m=19 MiB t=2 p=1; no target)".into(),
+        verdict: Verdict::Info,
+        detail: best.map_or_else(
+            || "not measured".into(),
+            |m| {
+                format!(
+                    "{:.1} logins/s @{}, p50 {:.1} ms",
+                    m.rps(),
+                    m.concurrency,
+                    m.p50_us / 1000.0
+                )
+            },
+        ),
+    }
 }
 
 /// Both ends of a comparison, or why there is none.

@@ -5,7 +5,7 @@
 //!
 //! [`Stack`] is what the scenarios talk to, each component on a NATS connection of its own as
 //! in a deployment: the market service (plus the raw echo responder of scenario (a)) on one,
-//! the gateway on another, the benchmark's requests on a third. One simulated price tick puts
+//! identity on another, the gateway on a third, the benchmark's requests on a third. One simulated price tick puts
 //! a quote for every seeded symbol (AAPL among them) in the `quotes` bucket before anything runs.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -14,7 +14,10 @@ use anyhow::Context;
 use async_nats::Subject;
 use bus::{Bus, BusConfig, RequestContext, provision};
 use bytes::Bytes;
-use contracts::market::{GetQuote, Ticker};
+use contracts::{
+    identity::{RegisterUser, Role},
+    market::{GetQuote, Ticker},
+};
 use futures::{StreamExt, future::BoxFuture};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -44,6 +47,11 @@ pub(crate) struct Stack {
     client: Bus,
     http: reqwest::Client,
     price_url: String,
+    /// A valid access token for scenario (d), signed with the gateway's key.
+    access_token: String,
+    login_url: String,
+    /// The body of scenario (e): an account created before the run.
+    login_body: serde_json::Value,
     echo_subject: Subject,
     /// The request payload of (a): what (b) sends.
     echo_request: Bytes,
@@ -82,8 +90,27 @@ impl Stack {
         let quote = seed_quote(&state).await?;
         let market = market::App::build(market::Config::default(), server.clone(), pool).await?;
 
+        // Identity and the gateway share one signing key, as in a deployment.
+        let token = token_config()?;
+        let identity_pool = bus::pg::connect_and_migrate(
+            &scratch.database_url,
+            identity::SCHEMA,
+            &identity::MIGRATOR,
+            10,
+        )
+        .await?;
+        let login_body = seed_account(&identity_pool).await?;
+        let identity_bus = connect("bench-identity").await?;
+        let identity = identity::App::build(
+            identity::Config::new(token.clone()),
+            identity_bus,
+            identity_pool,
+        )
+        .await?;
+        let access_token = mint_token(&token)?;
+
         let gateway_bus = connect("bench-gateway").await?;
-        let config = gateway_config()?;
+        let config = gateway_config(token)?;
         let gateway = gateway::App::build(config, gateway_bus).await?;
         let gateway_addr = gateway.local_addr();
 
@@ -103,6 +130,10 @@ impl Stack {
                 tokio::spawn(market.run_until_stopped(shutdown.clone())),
             ),
             (
+                "identity",
+                tokio::spawn(identity.run_until_stopped(shutdown.clone())),
+            ),
+            (
                 "gateway",
                 tokio::spawn(gateway.run_until_stopped(shutdown.clone())),
             ),
@@ -112,6 +143,9 @@ impl Stack {
             client,
             http,
             price_url: price_url(gateway_addr),
+            access_token,
+            login_url: format!("http://{gateway_addr}/api/v1/auth/login"),
+            login_body,
             echo_subject,
             echo_request,
             shutdown,
@@ -163,6 +197,43 @@ impl Stack {
                     let (http, url) = (http.clone(), url.clone());
                     Box::pin(async move {
                         let response = http.get(url).send().await?.error_for_status()?;
+                        response.bytes().await?;
+                        Ok(())
+                    })
+                })
+            }
+            Scenario::GatewayHttpAuth => {
+                let (http, url) = (self.http.clone(), self.price_url.clone());
+                let bearer = format!("Bearer {}", self.access_token);
+                Arc::new(move || {
+                    let (http, url, bearer) = (http.clone(), url.clone(), bearer.clone());
+                    Box::pin(async move {
+                        let response = http
+                            .get(url)
+                            .header(reqwest::header::AUTHORIZATION, bearer)
+                            .send()
+                            .await?
+                            .error_for_status()?;
+                        response.bytes().await?;
+                        Ok(())
+                    })
+                })
+            }
+            Scenario::Login => {
+                let (http, url, body) = (
+                    self.http.clone(),
+                    self.login_url.clone(),
+                    self.login_body.clone(),
+                );
+                Arc::new(move || {
+                    let (http, url, body) = (http.clone(), url.clone(), body.clone());
+                    Box::pin(async move {
+                        let response = http
+                            .post(url)
+                            .json(&body)
+                            .send()
+                            .await?
+                            .error_for_status()?;
                         response.bytes().await?;
                         Ok(())
                     })
@@ -232,18 +303,51 @@ async fn echo_responder(
     }))
 }
 
+/// A random HS256 key for this run, shared by identity (signing) and the gateway (verifying).
+fn token_config() -> anyhow::Result<auth::TokenConfig> {
+    let secret = auth::RefreshToken::generate().context("cannot make a JWT secret")?;
+    Ok(auth::TokenConfig::hs256(secret.into_string()))
+}
+
+/// An access token as identity would issue it, for an account that need not exist: (d) reads a
+/// public route, where the gateway verifies the token and acts for its user.
+fn mint_token(config: &auth::TokenConfig) -> anyhow::Result<String> {
+    let keys = auth::TokenKeys::signing(config)?;
+    let claims = keys.claims(
+        uuid::Uuid::now_v7(),
+        vec![Role::User],
+        Duration::from_secs(3600),
+        chrono::Utc::now(),
+    );
+    Ok(keys.issue(&claims)?)
+}
+
+/// The account scenario (e) logs in to, created through identity's own registration path.
+async fn seed_account(pool: &sqlx::PgPool) -> anyhow::Result<serde_json::Value> {
+    let (email, password) = ("bench@example.com", "bench-password-1234");
+    let request = RegisterUser {
+        email: email.into(),
+        password: password.into(),
+        name: "Bench".into(),
+    };
+    identity::create_user(pool, &RequestContext::new(), request, &[Role::User])
+        .await
+        .context("creating the login account")?;
+    Ok(serde_json::json!({ "email": email, "password": password }))
+}
+
 /// The gateway as deployed, on a free loopback port. The rate limits stay on (their cost is part
 /// of a request's) but far above what 64 closed-loop workers on one address send, or (c) would
-/// measure 429s. The price route is public: the token key (random, for this run) is only there
-/// because the gateway refuses to start without one.
-fn gateway_config() -> anyhow::Result<gateway::Config> {
-    let secret = auth::RefreshToken::generate().context("cannot make a JWT secret")?;
+/// measure 429s. The token key is this run's own, shared with identity.
+fn gateway_config(token: auth::TokenConfig) -> anyhow::Result<gateway::Config> {
     Ok(gateway::Config {
         http_addr: "127.0.0.1:0".parse()?,
-        token: auth::TokenConfig::hs256(secret.into_string()),
+        token,
         rate_limit_rps: UNLIMITED_RPS,
         rate_limit_burst: UNLIMITED_RPS,
         user_rate_limit_rps: UNLIMITED_RPS,
+        // 0 turns the login limits off: (e) measures argon2, not the limiter.
+        login_rate_per_min: 0,
         ..Default::default()
     })
 }
