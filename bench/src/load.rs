@@ -177,7 +177,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn closed_loop_records_only_the_window_and_keeps_every_worker_busy() {
         let sent = Arc::new(AtomicU64::new(0));
         let counter = sent.clone();
@@ -206,7 +206,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn failures_are_counted_not_recorded() {
         let outcome = run(spec(2), || async {
             tokio::time::sleep(Duration::from_millis(10)).await;
