@@ -86,6 +86,7 @@ impl Stack {
             bus: server.clone(),
             quotes: server.kv("quotes").await?,
             alpha_vantage: None,
+            quote_book: Default::default(),
         };
         let quote = seed_quote(&state).await?;
         let market = market::App::build(market::Config::default(), server.clone(), pool).await?;

@@ -14,6 +14,7 @@ use crate::{
     config::{Config, FeedKind},
     feed::{alpha_vantage::AlphaVantageFeed, simulated::SimulatedFeed},
     handlers,
+    quote_book::QuoteBook,
 };
 
 /// What every handler gets.
@@ -25,6 +26,8 @@ pub struct AppState {
     pub quotes: kv::Store,
     /// Present when an Alpha Vantage key is configured.
     pub alpha_vantage: Option<Arc<AlphaVantage>>,
+    /// The bucket's contents in memory; the fast path of `quote.get`.
+    pub quote_book: Arc<QuoteBook>,
 }
 
 enum Feed {
@@ -37,6 +40,7 @@ enum Feed {
 pub struct App {
     service: RunningService,
     feed: Option<Feed>,
+    state: AppState,
 }
 
 impl App {
@@ -63,6 +67,7 @@ impl App {
             bus: bus.clone(),
             quotes,
             alpha_vantage,
+            quote_book: Arc::default(),
         };
         let feed = match (config.effective_feed(), &state.alpha_vantage) {
             (FeedKind::Simulated, _) => Some(Feed::Simulated(Box::new(SimulatedFeed::new(
@@ -78,8 +83,12 @@ impl App {
             }
             (FeedKind::Off | FeedKind::Auto, _) => None,
         };
-        let service = register(&bus, state).await?;
-        Ok(Self { service, feed })
+        let service = register(&bus, state.clone()).await?;
+        Ok(Self {
+            service,
+            feed,
+            state,
+        })
     }
 
     /// Answers requests and runs the feed until `shutdown`, then stops both gracefully.
@@ -91,8 +100,15 @@ impl App {
                 Feed::AlphaVantage(feed) => tokio::spawn((*feed).run(token)),
             }
         });
+        let book = tokio::spawn(
+            self.state
+                .quote_book
+                .clone()
+                .follow(self.state.quotes.clone(), shutdown.child_token()),
+        );
         shutdown.cancelled().await;
         self.service.stop(Duration::from_secs(5)).await;
+        book.await.context("the quote book task failed")?;
         if let Some(feed) = feed {
             feed.await.context("the price feed task failed")?;
         }

@@ -13,6 +13,7 @@
 //! - [`handlers`]: one file per resource.
 //! - [`store`]: sqlx queries, one file per table.
 //! - [`feed`]: the simulated and Alpha Vantage price feeds.
+//! - [`quote_book`]: the `quotes` bucket followed in memory, the fast path of `quote.get`.
 //! - [`domain`]: pure logic, no IO: the random walk, the price-history rules, quote building.
 //! - [`alpha_vantage`]: the HTTP client for Alpha Vantage, rate-limited to the plan's quota.
 //! - [`error`]: [`MarketError`](error::MarketError) and its mapping to the bus catalogue.
@@ -24,6 +25,7 @@ pub mod domain;
 pub mod error;
 pub mod feed;
 pub mod handlers;
+pub mod quote_book;
 pub mod store;
 
 pub use app::{App, AppState};

@@ -11,8 +11,11 @@ pub async fn get(
     _ctx: RequestContext,
     req: GetQuote,
 ) -> Result<Quote, MarketError> {
-    // The hot path is one KV read; the catalogue is only consulted to tell "unknown symbol"
-    // from "no price yet".
+    // The hot path is memory; then the bucket (the book is empty while its watch is down);
+    // the catalogue is only consulted to tell "unknown symbol" from "no price yet".
+    if let Some(quote) = state.quote_book.get(req.symbol.as_str()) {
+        return Ok(quote);
+    }
     let entry = state
         .quotes
         .get(req.symbol.as_str())

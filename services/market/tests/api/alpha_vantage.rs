@@ -53,6 +53,7 @@ async fn feed(market: &TestMarket, server: &MockServer) -> AlphaVantageFeed {
         bus: market.bus.clone(),
         quotes: market.bus.kv("quotes").await.unwrap(),
         alpha_vantage: Some(provider.clone()),
+        quote_book: Default::default(),
     };
     AlphaVantageFeed::new(state, provider)
 }

@@ -14,6 +14,7 @@ async fn state(market: &TestMarket) -> AppState {
         bus: market.bus.clone(),
         quotes: market.bus.kv("quotes").await.unwrap(),
         alpha_vantage: None,
+        quote_book: Default::default(),
     }
 }
 
@@ -78,20 +79,15 @@ async fn the_same_seed_gives_the_same_prices() {
         b.try_run_once().await.unwrap();
     }
 
+    // What each feed wrote to its bucket (the service's in-memory book may trail by a moment).
+    let (qa, qb) = (
+        first.bus.kv("quotes").await.unwrap(),
+        second.bus.kv("quotes").await.unwrap(),
+    );
     for symbol in ["AAPL", "BTC-USD", "SPY"] {
-        let qa = first
-            .call(GetQuote {
-                symbol: ticker(symbol),
-            })
-            .await
-            .unwrap();
-        let qb = second
-            .call(GetQuote {
-                symbol: ticker(symbol),
-            })
-            .await
-            .unwrap();
-        assert_eq!(qa.price, qb.price, "{symbol}");
+        let a: Quote = serde_json::from_slice(&qa.get(symbol).await.unwrap().unwrap()).unwrap();
+        let b: Quote = serde_json::from_slice(&qb.get(symbol).await.unwrap().unwrap()).unwrap();
+        assert_eq!(a.price, b.price, "{symbol}");
     }
     first.stop().await;
     second.stop().await;
@@ -188,5 +184,51 @@ async fn a_feed_restarted_continues_from_the_last_quote() {
     // One tick of a millisecond moves the price by a hair, not back to the reference close.
     let moved = ((after - before) / before).abs();
     assert!(moved < dec!(0.01), "{before} -> {after}");
+    market.stop().await;
+}
+
+#[tokio::test]
+async fn quotes_are_answered_from_the_followed_bucket_including_later_changes() {
+    let market = spawn_market(market::Config::default()).await;
+    let mut feed = SimulatedFeed::new(state(&market).await, Duration::from_secs(5), Some(9));
+    feed.try_run_once().await.unwrap();
+    let quotes = market.bus.kv("quotes").await.unwrap();
+    let written = |quotes: async_nats::jetstream::kv::Store| async move {
+        serde_json::from_slice::<Quote>(&quotes.get("AAPL").await.unwrap().unwrap()).unwrap()
+    };
+
+    // A later tick reaches the service without anyone asking the bucket for it.
+    feed.try_run_once().await.unwrap();
+    let latest = written(quotes.clone()).await;
+    testkit::wait_until(
+        Duration::from_secs(5),
+        "the service answers the latest tick",
+        || async {
+            market
+                .call(GetQuote {
+                    symbol: ticker("AAPL"),
+                })
+                .await
+                .unwrap()
+                == latest
+        },
+    )
+    .await;
+
+    // A deleted quote is not served from memory.
+    quotes.delete("AAPL").await.unwrap();
+    testkit::wait_until(
+        Duration::from_secs(5),
+        "the deleted quote is gone",
+        || async {
+            market
+                .call(GetQuote {
+                    symbol: ticker("AAPL"),
+                })
+                .await
+                .is_err()
+        },
+    )
+    .await;
     market.stop().await;
 }
