@@ -30,11 +30,11 @@ fn main() -> ExitCode {
         let path = dir.join(name);
         if fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
             stale.push(format!("{name}: missing or out of date"));
-            if !check {
-                if let Err(err) = fs::create_dir_all(&dir).and_then(|()| fs::write(&path, text)) {
-                    eprintln!("cannot write schemas/{name}: {err}");
-                    return ExitCode::FAILURE;
-                }
+            if !check
+                && let Err(err) = fs::create_dir_all(&dir).and_then(|()| fs::write(&path, text))
+            {
+                eprintln!("cannot write schemas/{name}: {err}");
+                return ExitCode::FAILURE;
             }
         }
     }
