@@ -280,7 +280,8 @@ fn banner(http_addr: SocketAddr, nats: &NatsArgs) -> String {
     } else {
         format!(" --server {first_server}")
     };
-    let price_subject = prefix.subject("evt.price.>");
+    let price_subject =
+        prefix.subject(&<contracts::market::PriceUpdated as contracts::Event>::wildcard());
     format!(
         "\nBourse is running: gateway + identity + market\n\
          \x20 HTTP   http://{shown}\n\
@@ -329,7 +330,7 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains("nats --server nats://127.0.0.1:4333 sub 'demo.evt.price.>'"),
+            out.contains("nats --server nats://127.0.0.1:4333 sub 'demo.evt.price.*'"),
             "{out}"
         );
         assert!(out.contains("bourse svc ls --subject-prefix demo"), "{out}");

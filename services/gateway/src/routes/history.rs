@@ -65,12 +65,7 @@ pub(crate) async fn get(
         from: range.from,
         to: range.to,
     };
-    let reply = state
-        .bus
-        .request(&ctx, &request)
-        .await
-        .map_err(ApiError::from_bus(MARKET))?;
-    Ok(Reply::ok(MARKET, reply))
+    super::forward(&state, &ctx, MARKET, &request).await
 }
 
 /// The JSON form of an import.
@@ -113,12 +108,7 @@ pub(crate) async fn import(
     HistoryBody(data): HistoryBody,
 ) -> ApiResult<Reply<HistoryImported>> {
     let request = ImportPriceHistory { symbol, data };
-    let reply = state
-        .bus
-        .request(&ctx, &request)
-        .await
-        .map_err(ApiError::from_bus(MARKET))?;
-    Ok(Reply::ok(MARKET, reply))
+    super::forward(&state, &ctx, MARKET, &request).await
 }
 
 /// The import body, by content type. The type is checked before the body is read, so a wrong

@@ -9,9 +9,15 @@ mod session;
 mod stocks;
 mod users;
 
+use bus::RequestContext;
+use contracts::Request;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
+use crate::{
+    app::AppState,
+    envelope::Reply,
+    error::{ApiError, ApiResult},
+};
 
 /// The market service answers everything under `/api/v1/stocks`.
 pub(crate) const MARKET: &str = "market";
@@ -35,4 +41,20 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::list))
         .routes(routes!(users::get, users::update, users::delete))
         .routes(routes!(users::set_roles))
+}
+
+/// Sends `request` to `service` for the caller and wraps the answer in the envelope: the body of
+/// nearly every handler.
+pub(crate) async fn forward<R: Request>(
+    state: &AppState,
+    ctx: &RequestContext,
+    service: &'static str,
+    request: &R,
+) -> ApiResult<Reply<R::Reply>> {
+    let reply = state
+        .bus
+        .request(ctx, request)
+        .await
+        .map_err(ApiError::from_bus(service))?;
+    Ok(Reply::ok(service, reply))
 }

@@ -8,7 +8,7 @@ use crate::{
     app::AppState,
     context::Ctx,
     envelope::{Envelope, Reply},
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     extract::SymbolPath,
     openapi::ErrorEnvelope,
 };
@@ -30,10 +30,5 @@ pub(crate) async fn get(
     Ctx(ctx): Ctx,
     SymbolPath(symbol): SymbolPath,
 ) -> ApiResult<Reply<Quote>> {
-    let reply = state
-        .bus
-        .request(&ctx, &GetQuote { symbol })
-        .await
-        .map_err(ApiError::from_bus(MARKET))?;
-    Ok(Reply::ok(MARKET, reply))
+    super::forward(&state, &ctx, MARKET, &GetQuote { symbol }).await
 }

@@ -164,12 +164,7 @@ pub(crate) async fn refresh(
         refresh_token: body.refresh_token,
         client: client.info(),
     };
-    let session = state
-        .bus
-        .request(&ctx, &request)
-        .await
-        .map_err(ApiError::from_bus(IDENTITY))?;
-    Ok(Reply::ok(IDENTITY, session))
+    super::forward(&state, &ctx, IDENTITY, &request).await
 }
 
 /// End the session a refresh token belongs to. Idempotent.
@@ -190,12 +185,7 @@ pub(crate) async fn logout(
     let request = Logout {
         refresh_token: body.refresh_token,
     };
-    let reply = state
-        .bus
-        .request(&ctx, &request)
-        .await
-        .map_err(ApiError::from_bus(IDENTITY))?;
-    Ok(Reply::ok(IDENTITY, reply))
+    super::forward(&state, &ctx, IDENTITY, &request).await
 }
 
 /// Check an access token: answers its verified claims (verified here, at the edge).

@@ -66,12 +66,7 @@ pub(crate) async fn search(
         q,
         limit: params.limit,
     };
-    let reply = state
-        .bus
-        .request(&ctx, &request)
-        .await
-        .map_err(ApiError::from_bus(MARKET))?;
-    Ok(Reply::ok(MARKET, reply))
+    super::forward(&state, &ctx, MARKET, &request).await
 }
 
 /// One symbol of the catalogue.
@@ -91,12 +86,7 @@ pub(crate) async fn get(
     Ctx(ctx): Ctx,
     SymbolPath(symbol): SymbolPath,
 ) -> ApiResult<Reply<Symbol>> {
-    let reply = state
-        .bus
-        .request(&ctx, &GetSymbol { symbol })
-        .await
-        .map_err(ApiError::from_bus(MARKET))?;
-    Ok(Reply::ok(MARKET, reply))
+    super::forward(&state, &ctx, MARKET, &GetSymbol { symbol }).await
 }
 
 /// Add a symbol to the catalogue (admins only: checked at the edge, `crate::auth::access`).

@@ -42,17 +42,10 @@ pub(crate) async fn me(
     Ctx(ctx): Ctx,
     auth::User(claims): auth::User,
 ) -> ApiResult<Reply<User>> {
-    let user = state
-        .bus
-        .request(
-            &ctx,
-            &GetUser {
-                user_id: claims.sub,
-            },
-        )
-        .await
-        .map_err(ApiError::from_bus(IDENTITY))?;
-    Ok(Reply::ok(IDENTITY, user))
+    let request = GetUser {
+        user_id: claims.sub,
+    };
+    super::forward(&state, &ctx, IDENTITY, &request).await
 }
 
 /// One account: yours, or any for an admin.
@@ -73,12 +66,7 @@ pub(crate) async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Reply<User>> {
     let user_id = user_id(&id)?;
-    let user = state
-        .bus
-        .request(&ctx, &GetUser { user_id })
-        .await
-        .map_err(ApiError::from_bus(IDENTITY))?;
-    Ok(Reply::ok(IDENTITY, user))
+    super::forward(&state, &ctx, IDENTITY, &GetUser { user_id }).await
 }
 
 /// Change an account: yours, or any for an admin. `roles`, `id` and unknown fields are refused.
@@ -102,12 +90,7 @@ pub(crate) async fn update(
     ApiJson(changes): ApiJson<UserChanges>,
 ) -> ApiResult<Reply<User>> {
     let user_id = user_id(&id)?;
-    let user = state
-        .bus
-        .request(&ctx, &UpdateUser { user_id, changes })
-        .await
-        .map_err(ApiError::from_bus(IDENTITY))?;
-    Ok(Reply::ok(IDENTITY, user))
+    super::forward(&state, &ctx, IDENTITY, &UpdateUser { user_id, changes }).await
 }
 
 /// Delete an account and its sessions: yours, or any for an admin.
@@ -128,12 +111,7 @@ pub(crate) async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<Reply<DeletedUser>> {
     let user_id = user_id(&id)?;
-    let deleted = state
-        .bus
-        .request(&ctx, &DeleteUser { user_id })
-        .await
-        .map_err(ApiError::from_bus(IDENTITY))?;
-    Ok(Reply::ok(IDENTITY, deleted))
+    super::forward(&state, &ctx, IDENTITY, &DeleteUser { user_id }).await
 }
 
 /// Query of the account list.
@@ -228,10 +206,5 @@ pub(crate) async fn set_roles(
         user_id,
         roles: body.roles,
     };
-    let user = state
-        .bus
-        .request(&ctx, &request)
-        .await
-        .map_err(ApiError::from_bus(IDENTITY))?;
-    Ok(Reply::ok(IDENTITY, user))
+    super::forward(&state, &ctx, IDENTITY, &request).await
 }
