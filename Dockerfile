@@ -5,6 +5,7 @@
 #
 #     docker build --build-arg BIN=gateway -t bourse-gateway .
 #     docker build --build-arg BIN=market  -t bourse-market .
+#     docker build --build-arg BIN=identity -t bourse-identity .
 #     docker build --build-arg BIN=bourse  -t bourse-cli .     # then: docker run bourse-cli bourse migrate
 #
 # Configuration is environment only (BOURSE_NATS_URL, BOURSE_DATABASE_URL, BOURSE_HTTP_ADDR,
@@ -21,9 +22,9 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/usr/local/cargo/git \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked --bin gateway --bin market --bin bourse \
+    cargo build --release --locked --bin gateway --bin identity --bin market --bin bourse \
  && mkdir -p /out \
- && cp target/release/gateway target/release/market target/release/bourse /out/
+ && cp target/release/gateway target/release/identity target/release/market target/release/bourse /out/
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
