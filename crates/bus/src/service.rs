@@ -135,6 +135,9 @@ impl ServiceBuilder {
                 permits.clone(),
             ));
         }
+        // Once `start` returns, the server knows every endpoint: a request sent right after, even
+        // on another connection, finds its responder.
+        round_trip(self.bus.client()).await?;
         tracing::info!(service = %self.name, version = %self.version, prefix = %self.bus.prefix(), "service started");
         Ok(RunningService {
             name: self.name,
@@ -143,6 +146,28 @@ impl ServiceBuilder {
             permits,
             max_concurrency: self.max_concurrency,
         })
+    }
+}
+
+/// Waits until the server has processed everything this connection sent before. `flush` only
+/// empties the local buffer; a message to ourselves comes back only after the server handled the
+/// earlier commands (it reads one connection's commands in order), subscriptions included.
+async fn round_trip(client: &async_nats::Client) -> Result<(), BusError> {
+    let inbox = client.new_inbox();
+    let mut echo = client
+        .subscribe(inbox.clone())
+        .await
+        .map_err(BusError::nats)?;
+    client
+        .publish(inbox, Bytes::new())
+        .await
+        .map_err(BusError::nats)?;
+    client.flush().await.map_err(BusError::nats)?;
+    match tokio::time::timeout(Duration::from_secs(10), echo.next()).await {
+        Ok(Some(_)) => Ok(()),
+        _ => Err(BusError::nats(
+            "the NATS server did not confirm the service's subscriptions",
+        )),
     }
 }
 

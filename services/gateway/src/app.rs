@@ -81,8 +81,6 @@ impl App {
             .start()
             .await
             .context("cannot register the gateway service with NATS")?;
-        // Once `build` returns, the endpoint is known to the server, not just sent to it.
-        bus.client().flush().await.context("cannot reach NATS")?;
         tracing::info!(%local_addr, "gateway listening");
         Ok(App {
             listener,
