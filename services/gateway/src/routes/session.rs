@@ -139,10 +139,9 @@ pub(crate) async fn login(
         password: body.password,
         client: client.info(),
     };
-    match state.bus.request(&ctx, &request).await {
-        Ok(session) => Reply::ok(IDENTITY, session).into_response(),
-        Err(err) => ApiError::from_bus(IDENTITY)(err).into_response(),
-    }
+    super::forward(&state, &ctx, IDENTITY, &request)
+        .await
+        .into_response()
 }
 
 /// Exchange a refresh token for a new session. The token is single use: presenting it again
