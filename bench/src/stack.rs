@@ -3,16 +3,20 @@
 //! [`Scratch`] (in [`scratch`]) is this run's share of the servers: a unique subject prefix and
 //! a scratch database, both removed at the end.
 //!
-//! [`Stack`] is what the scenarios talk to, each component on a NATS connection of its own as
-//! in a deployment: the market service (plus the raw echo responder of scenario (a)) on one,
-//! identity on another, the gateway on a third, the benchmark's requests on a third. One simulated price tick puts
-//! a quote for every seeded symbol (AAPL among them) in the `quotes` bucket before anything runs.
+//! [`Stack`] is what the scenarios talk to: market, identity and the gateway, each started by
+//! the service kit on a NATS connection of its own as in a deployment, the raw echo responder
+//! of scenario (a) on another, the benchmark's requests on another. One simulated price tick
+//! puts a quote for every seeded symbol (AAPL among them) in the `quotes` bucket before
+//! anything runs.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use async_nats::Subject;
-use bus::{Bus, BusConfig, RequestContext, provision};
+use bus::{
+    Bus, BusConfig, NatsArgs, RequestContext,
+    kit::{self, Platform, Service},
+};
 use bytes::Bytes;
 use contracts::{
     identity::{RegisterUser, Role},
@@ -70,50 +74,28 @@ impl Stack {
                     .with_context(|| format!("connection {name}"))
             }
         };
-        let server = connect("bench-market").await?;
-        provision::ensure_all(&server, provision::Replicas(1))
-            .await
-            .context("provisioning streams")?;
-        let pool = bus::pg::connect_and_migrate(
-            &scratch.database_url,
-            market::SCHEMA,
-            &market::MIGRATOR,
-            10,
-        )
-        .await?;
-        let state = market::AppState {
-            db: pool.clone(),
-            bus: server.clone(),
-            quotes: server.kv("quotes").await?,
-            alpha_vantage: None,
-            quote_book: Default::default(),
+        // Every service through the kit, as its binary starts it.
+        let nats = NatsArgs {
+            nats_url: scratch.nats_url.clone(),
+            subject_prefix: prefix.clone(),
+            stream_replicas: 1,
+            request_timeout: REQUEST_TIMEOUT,
         };
-        let quote = seed_quote(&state).await?;
-        let market = market::App::build(market::Config::default(), server.clone(), pool).await?;
+        let platform = Platform::new(nats, &scratch.database_url);
+        let market = kit::start::<market::App>(&platform, market::Config::default()).await?;
+        let quote = seed_quote(market.state()).await?;
 
         // Identity and the gateway share one signing key, as in a deployment.
         let token = token_config()?;
-        let identity_pool = bus::pg::connect_and_migrate(
-            &scratch.database_url,
-            identity::SCHEMA,
-            &identity::MIGRATOR,
-            10,
-        )
-        .await?;
-        let login_body = seed_account(&identity_pool).await?;
-        let identity_bus = connect("bench-identity").await?;
-        let identity = identity::App::build(
-            identity::Config::new(token.clone()),
-            identity_bus,
-            identity_pool,
-        )
-        .await?;
+        let identity =
+            kit::start::<identity::App>(&platform, identity::Config::new(token.clone())).await?;
+        let login_body = seed_account(&identity_pool(scratch).await?).await?;
         let access_token = mint_token(&token)?;
 
-        let gateway_bus = connect("bench-gateway").await?;
         let config = gateway_config(token)?;
-        let gateway = gateway::App::build(config, gateway_bus).await?;
+        let gateway = kit::start::<gateway::App>(&platform, config).await?;
         let gateway_addr = gateway.local_addr();
+        let server = connect("bench-echo").await?;
 
         // Everything that can fail comes before the first spawn, so a failed start leaves no task.
         let client = connect("bench-client").await?;
@@ -270,11 +252,18 @@ async fn seed_quote(state: &market::AppState) -> anyhow::Result<Bytes> {
         published > 0,
         "the simulated feed published no quote: is the symbol catalogue empty?"
     );
-    state
+    let quote = state
         .quotes
-        .get(SYMBOL)
+        .get(&Ticker::parse(SYMBOL)?)
         .await?
-        .with_context(|| format!("no quote for {SYMBOL} after one simulated tick"))
+        .with_context(|| format!("no quote for {SYMBOL} after one simulated tick"))?;
+    Ok(serde_json::to_vec(&quote)?.into())
+}
+
+/// A pool on identity's schema (already migrated by its start), to seed the login account.
+async fn identity_pool(scratch: &Scratch) -> anyhow::Result<sqlx::PgPool> {
+    let db = identity::App::DATABASE.context("identity has a database")?;
+    Ok(bus::pg::connect_and_migrate(&scratch.database_url, db.schema, db.migrator, 2).await?)
 }
 
 /// Scenario (a)'s other end: a plain subscription answering every request with `reply`.

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use contracts::identity::Secret;
+use contracts::Secret;
 
 /// The signing algorithm of access tokens. Verification accepts exactly this one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

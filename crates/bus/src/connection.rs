@@ -10,6 +10,7 @@ use async_nats::{
 };
 use bytes::Bytes;
 use contracts::{Event, Request};
+use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::{
@@ -85,27 +86,15 @@ impl Bus {
                 config.url
             ))
         })?;
-        Ok(Self::from_client(
-            client,
-            config.prefix,
-            config.request_timeout,
-        ))
-    }
-
-    pub fn from_client(
-        client: async_nats::Client,
-        prefix: Prefix,
-        request_timeout: Duration,
-    ) -> Self {
         let jetstream = jetstream::new(client.clone());
-        Self {
+        Ok(Self {
             inner: Arc::new(Inner {
                 client,
                 jetstream,
-                prefix,
-                request_timeout,
+                prefix: config.prefix,
+                request_timeout: config.request_timeout,
             }),
-        }
+        })
     }
 
     pub fn client(&self) -> &async_nats::Client {
@@ -140,7 +129,18 @@ impl Bus {
         request: &R,
         timeout: Duration,
     ) -> Result<R::Reply, BusError> {
-        let payload = serde_json::to_vec(request).map_err(BusError::Encode)?;
+        self.request_body::<R>(ctx, request, timeout).await
+    }
+
+    /// Sends `body` — any JSON, not necessarily a valid `R` — to `R`'s subject and decodes the
+    /// reply as `R::Reply`: how tests reach a service's own checks past the client-side types.
+    pub async fn request_body<R: Request>(
+        &self,
+        ctx: &RequestContext,
+        body: &impl serde::Serialize,
+        timeout: Duration,
+    ) -> Result<R::Reply, BusError> {
+        let payload = serde_json::to_vec(body).map_err(BusError::Encode)?;
         let subject = self.inner.prefix.subject(R::SUBJECT);
         let reply = self
             .request_bytes(&subject, ctx.to_headers(), payload.into(), timeout)
@@ -218,13 +218,29 @@ impl Bus {
             .map_err(BusError::nats)
     }
 
-    /// A KV bucket by its unprefixed name (it must have been provisioned).
-    pub async fn kv(&self, bucket: &str) -> Result<jetstream::kv::Store, BusError> {
-        self.inner
-            .jetstream
-            .get_key_value(self.inner.prefix.bucket(bucket))
+    /// Waits until the server has processed everything this connection sent before, e.g. that
+    /// a subscription made here is registered, so a message published on another connection
+    /// reaches it. `flush` only empties the local buffer; a message to ourselves comes back only
+    /// after the server handled the earlier commands (it reads one connection's commands in
+    /// order).
+    pub async fn sync(&self) -> Result<(), BusError> {
+        let client = &self.inner.client;
+        let inbox = client.new_inbox();
+        let mut echo = client
+            .subscribe(inbox.clone())
             .await
-            .map_err(BusError::nats)
+            .map_err(BusError::nats)?;
+        client
+            .publish(inbox, Bytes::new())
+            .await
+            .map_err(BusError::nats)?;
+        client.flush().await.map_err(BusError::nats)?;
+        match tokio::time::timeout(Duration::from_secs(10), echo.next()).await {
+            Ok(Some(_)) => Ok(()),
+            _ => Err(BusError::nats(
+                "the NATS server did not confirm what this connection sent",
+            )),
+        }
     }
 
     /// A stream by its unprefixed name (it must have been provisioned).
@@ -256,10 +272,17 @@ pub(crate) fn decode_reply<T: DeserializeOwned>(
     if let Some(headers) = &reply.headers
         && let Some(status) = headers.get(NATS_SERVICE_ERROR_CODE)
     {
+        // A foreign ADR-32 service sends only the numeric code.
         let code = headers
             .get(ERROR_CODE)
             .and_then(|c| ErrorCode::parse(c.as_str()))
-            .or_else(|| code_from_status(status.as_str()))
+            .or_else(|| {
+                status
+                    .as_str()
+                    .parse()
+                    .ok()
+                    .and_then(ErrorCode::from_status)
+            })
             .unwrap_or(ErrorCode::Internal);
         let message = headers
             .get(NATS_SERVICE_ERROR)
@@ -278,15 +301,6 @@ pub(crate) fn decode_reply<T: DeserializeOwned>(
         subject: subject.to_owned(),
         source,
     })
-}
-
-/// A foreign ADR-32 service sends only a numeric code: take the first catalogue entry with it.
-fn code_from_status(status: &str) -> Option<ErrorCode> {
-    let status: u16 = status.parse().ok()?;
-    ErrorCode::ALL
-        .iter()
-        .copied()
-        .find(|code| code.http_status() == status)
 }
 
 fn log_connection_event(name: &str, event: NatsEvent) {

@@ -1,7 +1,7 @@
 //! Durable pull consumers: ack after the handler succeeded, bounded redelivery, and poison
 //! messages parked with one clear log line instead of an endless loop.
 //!
-//! A handler answers [`Handled::Done`] (ack), or fails with [`HandlerError::Retry`] (nak with a
+//! A handler answers `Ok(())` (ack), or fails with [`HandlerError::Retry`] (nak with a
 //! growing delay, up to `max_deliver` attempts) or [`HandlerError::Reject`] (the message can
 //! never succeed). A message that does not decode, is rejected, or fails its last attempt is
 //! terminated (`+TERM`) and logged at `error` with stream, sequence and subject, so an
@@ -33,12 +33,6 @@ pub struct Delivery<E> {
     pub stream_sequence: u64,
     /// 1 on the first delivery.
     pub delivered: i64,
-}
-
-/// What a handler did with a delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Handled {
-    Done,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -117,7 +111,7 @@ impl<E: Event> DurableConsumer<E> {
     pub async fn try_run_once<F, Fut>(&self, handler: &F, wait: Duration) -> Result<usize, BusError>
     where
         F: Fn(Delivery<E>) -> Fut,
-        Fut: Future<Output = Result<Handled, HandlerError>>,
+        Fut: Future<Output = Result<(), HandlerError>>,
     {
         let mut batch = self
             .consumer
@@ -140,7 +134,7 @@ impl<E: Event> DurableConsumer<E> {
     pub async fn run<F, Fut>(self, handler: F, shutdown: CancellationToken)
     where
         F: Fn(Delivery<E>) -> Fut,
-        Fut: Future<Output = Result<Handled, HandlerError>>,
+        Fut: Future<Output = Result<(), HandlerError>>,
     {
         let handler = Arc::new(handler);
         loop {
@@ -159,7 +153,7 @@ impl<E: Event> DurableConsumer<E> {
     async fn handle<F, Fut>(&self, message: jetstream::Message, handler: &F)
     where
         F: Fn(Delivery<E>) -> Fut,
-        Fut: Future<Output = Result<Handled, HandlerError>>,
+        Fut: Future<Output = Result<(), HandlerError>>,
     {
         let (stream_sequence, delivered) = match message.info() {
             Ok(info) => (info.stream_sequence, info.delivered),
@@ -192,7 +186,7 @@ impl<E: Event> DurableConsumer<E> {
             delivered,
         };
         let outcome = match handler(delivery).await {
-            Ok(Handled::Done) => message.ack().await,
+            Ok(()) => message.ack().await,
             Err(HandlerError::Reject(reason)) => {
                 return self
                     .park(&message, &subject, stream_sequence, &reason)

@@ -34,6 +34,12 @@ macro_rules! error_codes {
             pub fn parse(code: &str) -> Option<Self> {
                 match code { $($code => Some(ErrorCode::$variant),)* _ => None }
             }
+
+            /// The first code of the catalogue with HTTP status `status`, if any: what a
+            /// foreign ADR-32 service's numeric code, or a status that a library chose, means.
+            pub fn from_status(status: u16) -> Option<Self> {
+                Self::ALL.iter().copied().find(|code| code.http_status() == status)
+            }
         }
     };
 }
@@ -59,6 +65,18 @@ error_codes! {
     Unavailable = "unavailable" => 503,
     /// The answer did not come in time.
     Timeout = "timeout" => 504,
+}
+
+impl ErrorCode {
+    /// [`ErrorCode::from_status`], or by class when no code has that status: `internal` for a
+    /// 5xx, `bad_request` otherwise.
+    pub fn for_status(status: u16) -> Self {
+        Self::from_status(status).unwrap_or(if status >= 500 {
+            Self::Internal
+        } else {
+            Self::BadRequest
+        })
+    }
 }
 
 impl fmt::Display for ErrorCode {
@@ -111,6 +129,10 @@ impl ServiceError {
         Self::new(ErrorCode::Forbidden, message)
     }
 
+    pub fn unsupported_media_type(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::UnsupportedMediaType, message)
+    }
+
     /// An unexpected failure: the caller sees a generic message, the log sees `source`.
     pub fn internal(source: impl Into<BoxError>) -> Self {
         Self {
@@ -131,6 +153,19 @@ impl ServiceError {
         }
     }
 
+    /// A body that did not decode: `bad_request` when it is not JSON at all, `validation_failed`
+    /// when it is JSON of the wrong shape or with a refused value.
+    pub fn undecodable(err: &serde_json::Error) -> Self {
+        match err.classify() {
+            serde_json::error::Category::Data => Self::validation(err.to_string()),
+            serde_json::error::Category::Syntax
+            | serde_json::error::Category::Eof
+            | serde_json::error::Category::Io => {
+                Self::bad_request(format!("malformed JSON: {err}"))
+            }
+        }
+    }
+
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
         self.details = Some(details);
         self
@@ -148,6 +183,33 @@ impl ServiceError {
             next = err.source();
         }
         chain.join(": ")
+    }
+
+    /// The one log line of a failure, written where it leaves: the service's request
+    /// dispatcher, or the gateway's HTTP layer. `service` is who answered.
+    pub fn log(&self, service: &str) {
+        let (code, message) = (self.code, &self.message);
+        match code {
+            ErrorCode::Internal => tracing::error!(
+                error.code = %code, error.service = service, error.message = %message,
+                error.cause_chain = %self.cause_chain(), "request failed"
+            ),
+            ErrorCode::Unavailable | ErrorCode::Timeout => tracing::warn!(
+                error.code = %code, error.service = service, error.message = %message,
+                error.cause_chain = %self.cause_chain(), "request failed"
+            ),
+            _ => tracing::debug!(
+                error.code = %code, error.service = service, error.message = %message,
+                "request refused"
+            ),
+        }
+    }
+}
+
+/// A value refused by a contract type's rule: `validation_failed`, naming the field.
+impl From<contracts::InvalidValue> for ServiceError {
+    fn from(err: contracts::InvalidValue) -> Self {
+        Self::validation(err.message).with_details(serde_json::json!({ "field": err.field }))
     }
 }
 
@@ -272,6 +334,21 @@ mod tests {
             assert!((400..600).contains(&code.http_status()), "{code}");
             let json = serde_json::to_string(code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
+        }
+    }
+
+    #[test]
+    fn statuses_chosen_elsewhere_map_onto_the_catalogue() {
+        assert_eq!(ErrorCode::for_status(413), ErrorCode::PayloadTooLarge);
+        assert_eq!(ErrorCode::for_status(415), ErrorCode::UnsupportedMediaType);
+        assert_eq!(ErrorCode::for_status(422), ErrorCode::ValidationFailed);
+        assert_eq!(ErrorCode::for_status(405), ErrorCode::BadRequest);
+        assert_eq!(ErrorCode::for_status(502), ErrorCode::Internal);
+        for code in ErrorCode::ALL {
+            assert_eq!(
+                ErrorCode::for_status(code.http_status()).http_status(),
+                code.http_status()
+            );
         }
     }
 

@@ -7,8 +7,12 @@
 //!   from NATS headers.
 //! - [`error`]: the one catalogue of error codes ([`ErrorCode`], each with its HTTP status),
 //!   [`ServiceError`] (what a handler answers) and [`BusError`] (what a caller gets).
-//! - [`service`]: ADR-32 services built from contract types, requests handled concurrently with
-//!   a bound, failures answered with `Nats-Service-Error` / `Nats-Service-Error-Code`.
+//! - [`kit`]: the one start path of every service ([`kit::Service`], [`kit::start`],
+//!   [`kit::main`]), and [`kit::Launcher`] for lists of services.
+//! - [`service`]: ADR-32 services built from contract types, the handlers' state given once,
+//!   requests handled concurrently with a bound, failures answered with `Nats-Service-Error` /
+//!   `Nats-Service-Error-Code`.
+//! - [`kv`]: typed KV buckets ([`Bus::bucket`] for a [`contracts::Bucket`]).
 //! - [`discovery`]: `$SRV.PING/INFO/STATS` collection for health pages and the CLI.
 //! - [`provision`]: streams and KV buckets from `nats/streams/*.json` and `nats/kv/*.json`.
 //! - [`consumer`]: durable pull consumers: ack after success, bounded redelivery, poison parking.
@@ -25,6 +29,8 @@ pub mod consumer;
 pub mod discovery;
 pub mod error;
 pub mod headers;
+pub mod kit;
+pub mod kv;
 pub mod outbox;
 pub mod pg;
 pub mod prefix;

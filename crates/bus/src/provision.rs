@@ -39,8 +39,11 @@ pub const STREAMS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Every KV bucket, by name.
-pub const BUCKETS: &[(&str, &str)] = &[("quotes", include_str!("../../../nats/kv/quotes.json"))];
+/// Every KV bucket, by the name its contract declares.
+pub const BUCKETS: &[(&str, &str)] = &[(
+    <contracts::market::Quotes as contracts::Bucket>::NAME,
+    include_str!("../../../nats/kv/quotes.json"),
+)];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {

@@ -1,13 +1,15 @@
-//! ADR-32 services from contract types.
+//! ADR-32 services from contract types, with the handlers' state given once.
 //!
 //! ```ignore
 //! let running = bus.service("market", env!("CARGO_PKG_VERSION"), "Symbols, quotes, history")
-//!     .endpoint(move |ctx, req: GetQuote| handlers::quote::get(state.clone(), ctx, req))
+//!     .state(state)                       // an `Arc<AppState>`, shared by every endpoint
+//!     .endpoint(handlers::quote::get)     // async fn get(&AppState, RequestContext, GetQuote) -> Result<Quote, E>
 //!     .start().await?;
 //! ```
 //! Every endpoint joins the queue group `q`, so more instances share the load. The async-nats
 //! endpoint is a sequential stream; each request is handled on its own task, at most
-//! `max_concurrency` at a time per service, so one slow request does not hold up the rest.
+//! [`MAX_CONCURRENCY`] at a time per service, so one slow request does not hold up the rest.
+//! A failure is logged here, once, where it leaves the service ([`ServiceError::log`]).
 
 use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Duration};
 
@@ -18,12 +20,11 @@ use async_nats::{
 use bytes::Bytes;
 use contracts::Request;
 use futures::StreamExt;
-use serde_json::error::Category;
 use tokio::{sync::Semaphore, task::JoinSet};
 use tracing::Instrument;
 
 use crate::{
-    Bus, BusError, ErrorCode, RequestContext, ServiceError,
+    Bus, BusError, RequestContext, ServiceError,
     headers::{ERROR_CODE, ERROR_DETAILS},
 };
 
@@ -31,25 +32,51 @@ use crate::{
 /// discovery on a shared server can tell deployments apart (`$SRV.*` subjects carry no prefix).
 pub const PREFIX_METADATA: &str = "bourse_prefix";
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-type ErasedHandler =
-    Arc<dyn Fn(RequestContext, Bytes) -> BoxFuture<Result<Bytes, ServiceError>> + Send + Sync>;
+/// Requests of one service instance handled at once.
+pub const MAX_CONCURRENCY: usize = 256;
 
-struct EndpointSpec {
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A handler of `R` with state `S`: any `async fn(&S, RequestContext, R) -> Result<R::Reply, E>`.
+///
+/// The future borrows the state, which no `Fn` bound can say on its own; this trait names the
+/// future's type per lifetime, and the blanket impl makes every such `async fn` one.
+pub trait Handler<'a, S: 'a, R: Request, E>:
+    Fn(&'a S, RequestContext, R) -> <Self as Handler<'a, S, R, E>>::Future
+{
+    type Future: Future<Output = Result<R::Reply, E>> + Send + 'a;
+}
+
+impl<'a, S: 'a, R: Request, E, F, Fut> Handler<'a, S, R, E> for F
+where
+    F: Fn(&'a S, RequestContext, R) -> Fut,
+    Fut: Future<Output = Result<R::Reply, E>> + Send + 'a,
+{
+    type Future = Fut;
+}
+
+/// An endpoint with its request type and handler erased: bytes in, bytes out.
+type ErasedHandler<S> = Arc<
+    dyn for<'a> Fn(&'a S, RequestContext, Bytes) -> BoxFuture<'a, Result<Bytes, ServiceError>>
+        + Send
+        + Sync,
+>;
+
+struct EndpointSpec<S> {
     name: String,
     subject: &'static str,
-    handler: ErasedHandler,
+    handler: ErasedHandler<S>,
 }
 
 /// Declares a service and its endpoints; [`ServiceBuilder::start`] registers them.
 #[must_use]
-pub struct ServiceBuilder {
+pub struct ServiceBuilder<S = ()> {
     bus: Bus,
     name: String,
     version: String,
     description: String,
-    endpoints: Vec<EndpointSpec>,
-    max_concurrency: usize,
+    state: Arc<S>,
+    endpoints: Vec<EndpointSpec<S>>,
 }
 
 impl Bus {
@@ -60,32 +87,45 @@ impl Bus {
             name: name.to_owned(),
             version: version.to_owned(),
             description: description.to_owned(),
+            state: Arc::new(()),
             endpoints: Vec::new(),
-            max_concurrency: 256,
         }
     }
 }
 
-impl ServiceBuilder {
+impl ServiceBuilder<()> {
+    /// The state every handler of this service is given (by reference).
+    pub fn state<S: Send + Sync + 'static>(self, state: Arc<S>) -> ServiceBuilder<S> {
+        ServiceBuilder {
+            bus: self.bus,
+            name: self.name,
+            version: self.version,
+            description: self.description,
+            state,
+            endpoints: Vec::new(),
+        }
+    }
+}
+
+impl<S: Send + Sync + 'static> ServiceBuilder<S> {
     /// Answers `R::SUBJECT` with `handler`. A body that does not decode as `R` is answered
     /// `bad_request` (malformed JSON) or `validation_failed` (well-formed but wrong) without
     /// calling the handler.
-    pub fn endpoint<R, F, Fut, E>(mut self, handler: F) -> Self
+    pub fn endpoint<R, E, F>(mut self, handler: F) -> Self
     where
         R: Request,
-        F: Fn(RequestContext, R) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<R::Reply, E>> + Send + 'static,
         E: Into<ServiceError>,
+        F: for<'a> Handler<'a, S, R, E> + Send + Sync + 'static,
     {
-        let handler = Arc::new(handler);
-        let erased: ErasedHandler = Arc::new(move |ctx, payload: Bytes| {
-            let handler = handler.clone();
+        let erased = erase(move |state: &S, ctx, payload: Bytes| {
+            // An empty body reads as `{}`: `nats req market.v1.… ''` works for requests
+            // without required fields, and others name the missing field.
+            let body: &[u8] = if payload.is_empty() { b"{}" } else { &payload };
+            let request =
+                serde_json::from_slice::<R>(body).map_err(|err| ServiceError::undecodable(&err));
+            let handled = request.map(|request| handler(state, ctx, request));
             Box::pin(async move {
-                // An empty body reads as `{}`: `nats req market.v1.… ''` works for requests
-                // without required fields, and others name the missing field.
-                let body: &[u8] = if payload.is_empty() { b"{}" } else { &payload };
-                let request: R = serde_json::from_slice(body).map_err(decode_error)?;
-                let reply = handler(ctx, request).await.map_err(Into::into)?;
+                let reply = handled?.await.map_err(Into::into)?;
                 serde_json::to_vec(&reply)
                     .map(Bytes::from)
                     .map_err(ServiceError::internal)
@@ -96,12 +136,6 @@ impl ServiceBuilder {
             subject: R::SUBJECT,
             handler: erased,
         });
-        self
-    }
-
-    /// How many requests of this service instance run at once (default 256).
-    pub fn max_concurrency(mut self, limit: usize) -> Self {
-        self.max_concurrency = limit.max(1);
         self
     }
 
@@ -117,7 +151,7 @@ impl ServiceBuilder {
             .start(&self.name, &self.version)
             .await
             .map_err(BusError::nats)?;
-        let permits = Arc::new(Semaphore::new(self.max_concurrency));
+        let permits = Arc::new(Semaphore::new(MAX_CONCURRENCY));
         let mut tasks = JoinSet::new();
         for spec in self.endpoints {
             let subject = self.bus.prefix().subject(spec.subject);
@@ -127,48 +161,38 @@ impl ServiceBuilder {
                 .add(subject.clone())
                 .await
                 .map_err(BusError::nats)?;
-            tasks.spawn(serve_endpoint(
-                self.name.clone(),
+            let served = Served {
+                service: self.name.clone(),
                 subject,
-                endpoint,
-                spec.handler,
-                permits.clone(),
-            ));
+                handler: spec.handler,
+                state: self.state.clone(),
+                permits: permits.clone(),
+            };
+            tasks.spawn(served.serve(endpoint));
         }
         // Once `start` returns, the server knows every endpoint: a request sent right after, even
         // on another connection, finds its responder.
-        round_trip(self.bus.client()).await?;
+        self.bus.sync().await?;
         tracing::info!(service = %self.name, version = %self.version, prefix = %self.bus.prefix(), "service started");
         Ok(RunningService {
             name: self.name,
             service,
             tasks,
             permits,
-            max_concurrency: self.max_concurrency,
         })
     }
 }
 
-/// Waits until the server has processed everything this connection sent before. `flush` only
-/// empties the local buffer; a message to ourselves comes back only after the server handled the
-/// earlier commands (it reads one connection's commands in order), subscriptions included.
-async fn round_trip(client: &async_nats::Client) -> Result<(), BusError> {
-    let inbox = client.new_inbox();
-    let mut echo = client
-        .subscribe(inbox.clone())
-        .await
-        .map_err(BusError::nats)?;
-    client
-        .publish(inbox, Bytes::new())
-        .await
-        .map_err(BusError::nats)?;
-    client.flush().await.map_err(BusError::nats)?;
-    match tokio::time::timeout(Duration::from_secs(10), echo.next()).await {
-        Ok(Some(_)) => Ok(()),
-        _ => Err(BusError::nats(
-            "the NATS server did not confirm the service's subscriptions",
-        )),
-    }
+/// Pins down the closure's signature (for every lifetime of the state), which `Arc::new` alone
+/// would not pass on to the closure.
+fn erase<S, F>(handler: F) -> ErasedHandler<S>
+where
+    F: for<'a> Fn(&'a S, RequestContext, Bytes) -> BoxFuture<'a, Result<Bytes, ServiceError>>
+        + Send
+        + Sync
+        + 'static,
+{
+    Arc::new(handler)
 }
 
 /// A started service; [`RunningService::stop`] deregisters it and waits for requests in flight.
@@ -177,21 +201,16 @@ pub struct RunningService {
     service: service::Service,
     tasks: JoinSet<()>,
     permits: Arc<Semaphore>,
-    max_concurrency: usize,
 }
 
 impl RunningService {
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Stops taking requests, then gives those in flight up to `grace` to finish.
     pub async fn stop(mut self, grace: Duration) {
         if let Err(err) = self.service.stop().await {
             tracing::warn!(service = %self.name, error = %err, "stopping the service endpoints failed");
         }
         self.tasks.abort_all();
-        let all = u32::try_from(self.max_concurrency).unwrap_or(u32::MAX);
+        let all = u32::try_from(MAX_CONCURRENCY).unwrap_or(u32::MAX);
         if tokio::time::timeout(grace, self.permits.acquire_many(all))
             .await
             .is_err()
@@ -202,58 +221,49 @@ impl RunningService {
     }
 }
 
-async fn serve_endpoint(
+/// One endpoint being served.
+struct Served<S> {
     service: String,
     subject: String,
-    mut endpoint: service::endpoint::Endpoint,
-    handler: ErasedHandler,
+    handler: ErasedHandler<S>,
+    state: Arc<S>,
     permits: Arc<Semaphore>,
-) {
-    while let Some(request) = endpoint.next().await {
-        let Ok(permit) = permits.clone().acquire_owned().await else {
-            break;
-        };
-        let handler = handler.clone();
-        let ctx = RequestContext::from_headers(request.message.headers.as_ref());
-        let span = tracing::info_span!(
-            "bus.request",
-            service = %service,
-            subject = %subject,
-            correlation_id = %ctx.correlation_id,
-            trace_id = %ctx.trace_id(),
-            user_id = ctx.actor.as_ref().map(|a| tracing::field::display(a.user_id)),
-        );
-        tokio::spawn(
-            async move {
-                let result = handler(ctx, request.message.payload.clone()).await;
-                let (response, headers) = match result {
-                    Ok(body) => (Ok(body), HeaderMap::new()),
-                    Err(err) => {
-                        log_failure(&err);
-                        error_response(&err)
-                    }
-                };
-                if let Err(err) = request.respond_with_headers(response, headers).await {
-                    tracing::warn!(error = %err, "could not send the reply");
-                }
-                drop(permit);
-            }
-            .instrument(span),
-        );
-    }
 }
 
-/// The one place a failed request is logged: where it leaves the service.
-fn log_failure(err: &ServiceError) {
-    match err.code {
-        ErrorCode::Internal => {
-            tracing::error!(error.code = %err.code, error.message = %err.message, error.cause_chain = %err.cause_chain(), "request failed");
-        }
-        ErrorCode::Unavailable | ErrorCode::Timeout => {
-            tracing::warn!(error.code = %err.code, error.message = %err.message, error.cause_chain = %err.cause_chain(), "request failed");
-        }
-        _ => {
-            tracing::debug!(error.code = %err.code, error.message = %err.message, "request refused")
+impl<S: Send + Sync + 'static> Served<S> {
+    async fn serve(self, mut endpoint: service::endpoint::Endpoint) {
+        while let Some(request) = endpoint.next().await {
+            let Ok(permit) = self.permits.clone().acquire_owned().await else {
+                break;
+            };
+            let (handler, state) = (self.handler.clone(), self.state.clone());
+            let ctx = RequestContext::from_headers(request.message.headers.as_ref());
+            let span = tracing::info_span!(
+                "bus.request",
+                service = %self.service,
+                subject = %self.subject,
+                correlation_id = %ctx.correlation_id,
+                trace_id = %ctx.trace_id(),
+                user_id = ctx.actor.as_ref().map(|a| tracing::field::display(a.user_id)),
+            );
+            let service = self.service.clone();
+            tokio::spawn(
+                async move {
+                    let result = handler(&state, ctx, request.message.payload.clone()).await;
+                    let (response, headers) = match result {
+                        Ok(body) => (Ok(body), HeaderMap::new()),
+                        Err(err) => {
+                            err.log(&service);
+                            error_response(&err)
+                        }
+                    };
+                    if let Err(err) = request.respond_with_headers(response, headers).await {
+                        tracing::warn!(error = %err, "could not send the reply");
+                    }
+                    drop(permit);
+                }
+                .instrument(span),
+            );
         }
     }
 }
@@ -277,13 +287,4 @@ fn error_response(err: &ServiceError) -> (Result<Bytes, service::error::Error>, 
         }),
         headers,
     )
-}
-
-fn decode_error(err: serde_json::Error) -> ServiceError {
-    match err.classify() {
-        Category::Data => ServiceError::validation(err.to_string()),
-        Category::Syntax | Category::Eof | Category::Io => {
-            ServiceError::bad_request(format!("malformed JSON: {err}"))
-        }
-    }
 }

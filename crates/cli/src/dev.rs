@@ -1,24 +1,38 @@
 //! `bourse dev`: the whole system in one process (DESIGN.md §6).
 //!
-//! Each service runs exactly as its own binary would: its own NATS connection (named after it),
-//! its own Postgres pool on its own schema, the same `App::build` / `run_until_stopped`. They
-//! meet only over NATS. Before that, NATS and Postgres are made reachable
-//! ([`LocalServers`]), the database is created when missing, every service's migrations run and
-//! the streams and buckets are provisioned. The first Ctrl-C (or SIGTERM) stops the services
+//! Every service of [`SERVICES`] runs exactly as its own binary would: started by the service
+//! kit (`bus::kit::start`: its own NATS connection named after it, streams provisioned, its own
+//! Postgres pool on its own schema, migrated), with the flags its binary has. They meet only
+//! over NATS. Before that, NATS and Postgres are made reachable ([`LocalServers`]) and the
+//! database is created when missing. The first Ctrl-C (or SIGTERM) stops the services
 //! gracefully, then the servers this command started.
+//!
+//! Defaults that differ from the binaries': each service's `DEV_DEFAULTS` (identity makes the
+//! first account an admin), a random JWT secret per run when none is set ([`random_jwt_secret`]),
+//! and the gateway's `/health/all` expects every service of the list.
 
 use std::{future::Future, net::SocketAddr, path::PathBuf};
 
 use anyhow::Context;
-use bus::{NatsArgs, provision};
+use bus::{
+    NatsArgs,
+    kit::{Platform, Started},
+};
+use clap::{ArgMatches, Command, parser::ValueSource};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    DEFAULT_DATABASE_URL, database, local_servers::LocalServers, migrate, shutdown::Signals,
+    DEFAULT_DATABASE_URL, database,
+    local_servers::LocalServers,
+    services::{self, SERVICES},
+    shutdown::Signals,
 };
 
 /// Connections per service pool; `bourse dev` serves one developer.
 const POOL_SIZE: u32 = 5;
+
+/// The id of the JWT secret flag (`auth::TokenConfig`), shared by identity and the gateway.
+const JWT_SECRET_ARG: &str = "jwt_secret";
 
 /// Runs the gateway and every service in one process.
 #[derive(Debug, clap::Args)]
@@ -36,66 +50,80 @@ pub(crate) struct DevArgs {
     nats: NatsArgs,
 
     #[command(flatten)]
-    services: ServiceConfigs,
+    services: ServiceFlags,
 }
 
-/// The flags of every service, as its own binary has them, and the access-token flags once,
-/// shared by identity (which signs) and the gateway (which verifies).
+/// The flags of every service of [`SERVICES`], as its own binary has them, each under its
+/// service's heading; a flag two services share (the `--jwt-*` flags of identity and the
+/// gateway) is declared once and read by both.
 #[derive(Debug, Clone)]
-struct ServiceConfigs {
-    gateway: gateway::Config,
-    identity: identity::Config,
-    market: market::Config,
-    token: auth::TokenConfig,
-}
+struct ServiceFlags(ArgMatches);
 
-impl clap::FromArgMatches for ServiceConfigs {
-    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
-        Ok(Self {
-            gateway: gateway::Config::from_arg_matches(matches)?,
-            identity: identity::Config::from_arg_matches(matches)?,
-            market: market::Config::from_arg_matches(matches)?,
-            token: auth::TokenConfig::from_arg_matches(matches)?,
-        })
+impl clap::FromArgMatches for ServiceFlags {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        Ok(Self(matches.clone()))
     }
 
-    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
-        self.gateway.update_from_arg_matches(matches)?;
-        self.identity.update_from_arg_matches(matches)?;
-        self.market.update_from_arg_matches(matches)?;
-        self.token.update_from_arg_matches(matches)
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        self.0 = matches.clone();
+        Ok(())
     }
 }
 
-impl clap::Args for ServiceConfigs {
-    fn augment_args(cmd: clap::Command) -> clap::Command {
-        let cmd = flatten_service::<gateway::Config>(cmd, "gateway", "Gateway");
-        let cmd = flatten_service::<identity::Config>(cmd, "identity", "Identity");
-        let cmd = flatten_service::<auth::TokenConfig>(cmd, "jwt", "Access tokens");
-        flatten_service::<market::Config>(cmd, "market", "Market")
+impl clap::Args for ServiceFlags {
+    fn augment_args(cmd: Command) -> Command {
+        let mut cmd = cmd;
+        for service in SERVICES {
+            let own = service.augment_args(Command::new(service.name));
+            let heading = capitalized(service.name);
+            for arg in own.get_arguments() {
+                if cmd
+                    .get_arguments()
+                    .any(|known| known.get_id() == arg.get_id())
+                {
+                    continue;
+                }
+                let arg = match arg.get_help_heading() {
+                    Some(_) => arg.clone(),
+                    None => arg.clone().help_heading(heading.clone()),
+                };
+                cmd = cmd.arg(arg);
+            }
+        }
+        dev_defaults(cmd)
     }
 
-    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+    fn augment_args_for_update(cmd: Command) -> Command {
         Self::augment_args(cmd)
     }
 }
 
-/// Adds a service's `Config` flags under their own help heading. Every service calls its struct
-/// `Config`, and clap's derive names a struct's argument group after it, so two flattened
-/// configs would clash on the group `Config`: each is renamed after its service as it comes in.
-fn flatten_service<T: clap::Args>(
-    cmd: clap::Command,
-    service: &'static str,
-    heading: &'static str,
-) -> clap::Command {
-    let cmd = T::augment_args(cmd.next_help_heading(heading));
-    let cmd = if cmd.get_groups().any(|group| group.get_id() == "Config") {
-        cmd.mut_group("Config", |group| group.id(service))
-    } else {
-        cmd
-    };
-    // Flags declared after the services' go back under the default heading.
-    cmd.next_help_heading(Option::<&'static str>::None)
+/// What differs from the binaries: the services' `DEV_DEFAULTS`, and a random JWT secret.
+fn dev_defaults(mut cmd: Command) -> Command {
+    let defaults = SERVICES.iter().flat_map(|service| service.dev_defaults);
+    for (id, value) in defaults {
+        if cmd.get_arguments().any(|arg| arg.get_id() == *id) {
+            cmd = cmd.mut_arg(*id, |arg| arg.default_value(*value));
+        }
+    }
+    if cmd
+        .get_arguments()
+        .any(|arg| arg.get_id() == JWT_SECRET_ARG)
+    {
+        let secret = random_jwt_secret();
+        cmd = cmd.mut_arg(JWT_SECRET_ARG, |arg| {
+            arg.default_value(secret).hide_default_value(true)
+        });
+    }
+    cmd
+}
+
+fn capitalized(name: &str) -> String {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
@@ -109,128 +137,65 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
     result
 }
 
-/// The started services, ready to run.
-struct Started {
-    identity: identity::App,
-    market: market::App,
-    gateway: gateway::App,
-}
-
 async fn run_services(args: &DevArgs, signals: &Signals) -> anyhow::Result<()> {
     let started = tokio::select! {
         started = start(args) => started?,
         () = signals.graceful.cancelled() => return Ok(()),
     };
-    let http_addr = started.gateway.local_addr();
-    print_banner(http_addr, &args.nats);
-
-    let shutdown = signals.graceful.clone();
-    let all = async {
-        tokio::join!(
-            supervise(
-                "identity",
-                started.identity.run_until_stopped(shutdown.clone()),
-                &shutdown
-            ),
-            supervise(
-                "market",
-                started.market.run_until_stopped(shutdown.clone()),
-                &shutdown
-            ),
-            supervise(
-                "gateway",
-                started.gateway.run_until_stopped(shutdown.clone()),
-                &shutdown
-            ),
-        )
-    };
-    let (identity, market, gateway) = tokio::select! {
-        results = all => results,
-        () = signals.force.cancelled() => return Ok(()),
-    };
-    identity.and(market).and(gateway)
-}
-
-/// Provisions, migrates and builds every service, each with its own connection and pool.
-async fn start(args: &DevArgs) -> anyhow::Result<Started> {
-    database::ensure_database(&args.database_url).await?;
-    let admin = args.nats.connect("bourse-dev").await?;
-    provision::ensure_all(&admin, args.nats.replicas())
-        .await
-        .context("cannot provision streams and buckets")?;
-    migrate::migrate_all(&args.database_url).await?;
-
-    let token = dev_token(args.services.token.clone())?;
-    let identity = {
-        let bus = args.nats.connect("identity").await?;
-        let pool = bus::pg::connect_and_migrate(
-            &args.database_url,
-            identity::SCHEMA,
-            &identity::MIGRATOR,
-            POOL_SIZE,
-        )
-        .await
-        .context("identity")?;
-        let config = identity::Config {
-            token: token.clone(),
-            // So that a newcomer's first account can try everything (admin routes included).
-            first_user_admin: true,
-            ..args.services.identity.clone()
-        };
-        identity::App::build(config, bus, pool)
-            .await
-            .context("cannot start identity")?
-    };
-    let market = {
-        let bus = args.nats.connect("market").await?;
-        let pool = bus::pg::connect_and_migrate(
-            &args.database_url,
-            market::SCHEMA,
-            &market::MIGRATOR,
-            POOL_SIZE,
-        )
-        .await
-        .context("market")?;
-        market::App::build(args.services.market.clone(), bus, pool)
-            .await
-            .context("cannot start market")?
-    };
-    let gateway = {
-        let bus = args.nats.connect("gateway").await?;
-        let config = gateway::Config {
-            token,
-            ..args.services.gateway.clone()
-        };
-        gateway::App::build(config, bus)
-            .await
-            .context("cannot start the gateway")?
-    };
-    Ok(Started {
-        identity,
-        market,
-        gateway,
-    })
-}
-
-/// The token keys of `bourse dev`. Without a configured secret (and with HS256), a random one is
-/// made for this run and given to identity and the gateway alike: unlike the public
-/// `TokenConfig::DEV_SECRET`, nobody can forge tokens for a dev server reachable on a network,
-/// and no flag that weakens the rules is needed. The price: access tokens do not outlive the
-/// run — clients refresh (refresh tokens live in Postgres) or log in again. Set
-/// `BOURSE_JWT_SECRET` to keep tokens across restarts.
-fn dev_token(mut token: auth::TokenConfig) -> anyhow::Result<auth::TokenConfig> {
-    let unset = token
-        .jwt_secret
-        .as_ref()
-        .is_none_or(|secret| secret.expose().is_empty());
-    if token.jwt_algorithm == auth::TokenAlgorithm::Hs256 && unset {
-        let secret = auth::RefreshToken::generate().context("cannot make a JWT secret")?;
-        token.jwt_secret = Some(contracts::identity::Secret::new(secret.into_string()));
+    let http_addr = started.iter().find_map(|(_, service)| service.http_addr());
+    if args.services.0.value_source(JWT_SECRET_ARG) == Some(ValueSource::DefaultValue) {
         println!(
             "JWT secret: a random one for this run (set BOURSE_JWT_SECRET to keep tokens across restarts)"
         );
     }
-    Ok(token)
+    print_banner(http_addr, &args.nats);
+
+    let shutdown = signals.graceful.clone();
+    let all =
+        futures::future::join_all(
+            started.into_iter().map(|(name, service)| {
+                let shutdown = shutdown.clone();
+                async move {
+                    supervise(name, service.run_until_stopped(shutdown.clone()), &shutdown).await
+                }
+            }),
+        );
+    let results = tokio::select! {
+        results = all => results,
+        () = signals.force.cancelled() => return Ok(()),
+    };
+    results.into_iter().collect()
+}
+
+/// Starts every service of the list, in order, each through the kit.
+async fn start(args: &DevArgs) -> anyhow::Result<Vec<(&'static str, Box<dyn Started>)>> {
+    database::ensure_database(&args.database_url).await?;
+    let platform = Platform {
+        pool_size: POOL_SIZE,
+        services: services::names(),
+        ..Platform::new(args.nats.clone(), &args.database_url)
+    };
+    let mut started = Vec::with_capacity(SERVICES.len());
+    for service in SERVICES {
+        let running = service.start(&platform, &args.services.0).await?;
+        started.push((service.name, running));
+    }
+    Ok(started)
+}
+
+/// The JWT secret `bourse dev` signs and verifies with when none is configured: a random one
+/// per run, given to identity and the gateway alike. Unlike the public
+/// `TokenConfig::DEV_SECRET`, nobody can forge tokens for a dev server reachable on a network,
+/// and no flag that weakens the rules is needed. The price: access tokens do not outlive the
+/// run — clients refresh (refresh tokens live in Postgres) or log in again. Set
+/// `BOURSE_JWT_SECRET` to keep tokens across restarts. (With `--jwt-algorithm eddsa` the
+/// secret is not used.)
+fn random_jwt_secret() -> String {
+    // Without the OS's randomness nothing is signed anyway; the empty default then makes
+    // identity refuse to start with a clear error instead of using a guessable secret.
+    auth::RefreshToken::generate()
+        .map(auth::RefreshToken::into_string)
+        .unwrap_or_default()
 }
 
 /// Runs one service; when it stops on its own (an error, or an unexpected end) it takes the
@@ -253,12 +218,13 @@ async fn supervise(
     result.with_context(|| format!("{name} failed"))
 }
 
-fn print_banner(http_addr: SocketAddr, nats: &NatsArgs) {
+fn print_banner(http_addr: Option<SocketAddr>, nats: &NatsArgs) {
     println!("{}", banner(http_addr, nats));
 }
 
 /// What is running and how to look at it.
-fn banner(http_addr: SocketAddr, nats: &NatsArgs) -> String {
+fn banner(http_addr: Option<SocketAddr>, nats: &NatsArgs) -> String {
+    let http_addr = http_addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
     // A wildcard listen address is reachable on loopback; that is what a curl on this box uses.
     let shown = if http_addr.ip().is_unspecified() {
         SocketAddr::from(([127, 0, 0, 1], http_addr.port()))
@@ -283,7 +249,7 @@ fn banner(http_addr: SocketAddr, nats: &NatsArgs) -> String {
     let price_subject =
         prefix.subject(&<contracts::market::PriceUpdated as contracts::Event>::wildcard());
     format!(
-        "\nBourse is running: gateway + identity + market\n\
+        "\nBourse is running: {running}\n\
          \x20 HTTP   http://{shown}\n\
          \x20 NATS   {url}{prefix_note}\n\
          \n\
@@ -295,12 +261,13 @@ fn banner(http_addr: SocketAddr, nats: &NatsArgs) -> String {
          \n\
          Ctrl-C stops everything.",
         url = nats.nats_url,
+        running = services::names().join(" + "),
     )
 }
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
+    use clap::{FromArgMatches, Parser};
 
     use super::*;
 
@@ -310,8 +277,15 @@ mod tests {
         dev: DevArgs,
     }
 
+    fn parse(args: &[&str]) -> ArgMatches {
+        Cli::parse_from(std::iter::once("dev").chain(args.iter().copied()))
+            .dev
+            .services
+            .0
+    }
+
     #[test]
-    fn banner_shows_address_nats_and_hints_with_the_prefix() {
+    fn banner_names_every_service_and_shows_address_nats_and_hints_with_the_prefix() {
         let cli = Cli::parse_from([
             "dev",
             "--nats-url",
@@ -319,7 +293,11 @@ mod tests {
             "--subject-prefix",
             "demo",
         ]);
-        let out = banner(SocketAddr::from(([0, 0, 0, 0], 8080)), &cli.dev.nats);
+        let out = banner(Some(SocketAddr::from(([0, 0, 0, 0], 8080))), &cli.dev.nats);
+        assert!(
+            out.contains("Bourse is running: market + identity + gateway"),
+            "{out}"
+        );
         assert!(out.contains("http://127.0.0.1:8080"), "{out}");
         assert!(
             out.contains("curl http://127.0.0.1:8080/api/v1/stocks/AAPL/price"),
@@ -338,29 +316,81 @@ mod tests {
 
     #[test]
     fn without_a_secret_dev_makes_a_strong_random_one_per_run() {
-        let a = dev_token(auth::TokenConfig::default()).unwrap();
-        let b = dev_token(auth::TokenConfig::default()).unwrap();
+        let a = auth::TokenConfig::from_arg_matches(&parse(&[])).unwrap();
+        let b = auth::TokenConfig::from_arg_matches(&parse(&[])).unwrap();
         let secret = a.jwt_secret.as_ref().unwrap().expose().to_owned();
         assert_ne!(secret, b.jwt_secret.unwrap().expose());
         assert!(auth::config::secret_weakness(secret.as_bytes()).is_none());
         assert!(auth::TokenKeys::signing(&a).is_ok());
-        let mine = dev_token(auth::TokenConfig::hs256("mine")).unwrap();
+        let mine = auth::TokenConfig::from_arg_matches(&parse(&["--jwt-secret", "mine"])).unwrap();
         assert_eq!(mine.jwt_secret.unwrap().expose(), "mine");
     }
 
     #[test]
-    fn service_flags_are_available_on_dev() {
-        let cli = Cli::parse_from([
-            "dev",
+    fn every_services_flags_are_available_on_dev_and_shared_ones_reach_both() {
+        let matches = parse(&[
             "--http-addr",
             "127.0.0.1:0",
             "--feed-interval",
             "250ms",
+            "--jwt-issuer",
+            "me",
         ]);
-        assert_eq!(cli.dev.services.gateway.http_addr.port(), 0);
+        let gateway = gateway::Config::from_arg_matches(&matches).unwrap();
+        let market = market::Config::from_arg_matches(&matches).unwrap();
+        let identity = identity::Config::from_arg_matches(&matches).unwrap();
+        assert_eq!(gateway.http_addr.port(), 0);
+        assert_eq!(market.feed_interval, std::time::Duration::from_millis(250));
         assert_eq!(
-            cli.dev.services.market.feed_interval,
-            std::time::Duration::from_millis(250)
+            (
+                gateway.token.jwt_issuer.as_str(),
+                identity.token.jwt_issuer.as_str()
+            ),
+            ("me", "me")
         );
+        assert_eq!(
+            gateway.token.jwt_secret, identity.token.jwt_secret,
+            "one secret for both"
+        );
+    }
+
+    #[test]
+    fn the_services_dev_defaults_apply() {
+        let identity = identity::Config::from_arg_matches(&parse(&[])).unwrap();
+        assert!(identity.first_user_admin, "identity's DEV_DEFAULTS");
+        let launcher = SERVICES.iter().find(|s| s.name == "identity").unwrap();
+        let own = launcher
+            .augment_args(Command::new("identity"))
+            .get_matches_from(["identity"]);
+        let standalone = identity::Config::from_arg_matches(&own).unwrap();
+        assert!(!standalone.first_user_admin, "only under bourse dev");
+    }
+
+    #[test]
+    fn a_flag_two_services_declare_is_the_same_flag_in_both() {
+        let mut seen: std::collections::HashMap<String, (&str, String)> = Default::default();
+        for service in SERVICES {
+            for arg in service
+                .augment_args(Command::new(service.name))
+                .get_arguments()
+            {
+                let definition = format!(
+                    "{:?} {:?} {:?}",
+                    arg.get_long(),
+                    arg.get_env(),
+                    arg.get_help()
+                );
+                let id = arg.get_id().to_string();
+                if let Some((first, known)) = seen.get(&id) {
+                    assert_eq!(
+                        known, &definition,
+                        "{id}: {first} and {} differ",
+                        service.name
+                    );
+                } else {
+                    seen.insert(id, (service.name, definition));
+                }
+            }
+        }
     }
 }

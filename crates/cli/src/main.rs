@@ -4,6 +4,7 @@
 //!   NATS and Postgres ([`local_servers`]) when none answers at a local URL.
 //! - [`svc`]: `bourse svc ls|info|stats`, ADR-32 discovery rendered as [`table`]s.
 //! - [`events`]: `bourse events tail|replay`, an ordered consumer on a stream.
+//! - [`services`]: the one list of services that `dev` and `migrate` work from.
 //! - [`migrate`]: `bourse migrate`, every service's migrations, then streams and buckets.
 //! - [`user`]: `bourse user create [--admin]`, an account straight in identity's database.
 //! - [`database`]: creates the database of `--database-url` when it is missing.
@@ -18,6 +19,7 @@ mod endpoint;
 mod events;
 mod local_servers;
 mod migrate;
+mod services;
 mod shutdown;
 mod svc;
 mod table;
@@ -27,8 +29,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// The database of a local development setup.
-pub(crate) const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/bourse";
+pub(crate) use bus::kit::DEFAULT_DATABASE_URL;
 
 const EXAMPLES: &str = "\
 Examples:

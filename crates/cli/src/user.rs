@@ -13,7 +13,10 @@ use std::io::BufRead;
 
 use anyhow::{Context, bail};
 use bus::{NatsArgs, RequestContext, outbox::Relay};
-use contracts::identity::{RegisterUser, Role, Secret};
+use contracts::{
+    Secret,
+    identity::{RegisterUser, Role},
+};
 
 use crate::{DEFAULT_DATABASE_URL, database};
 

@@ -8,6 +8,7 @@
 //!
 //! Secrets (passwords, tokens) are [`Secret`]s: plain JSON strings on the wire whose `Debug`
 //! never shows the value, so a request can be logged with `?` without leaking one.
+//! Lists are paged with the shared [`Page`] and [`Limit`].
 
 use std::{fmt, net::IpAddr};
 
@@ -17,42 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::Request;
-
-/// A password or a token: a JSON string whose `Debug` prints `[redacted]`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
-#[serde(transparent)]
-#[schema(value_type = String, format = Password)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The value itself; call it only where the secret is used (hashed, verified, sent).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl From<String> for Secret {
-    fn from(value: String) -> Self {
-        Self(value)
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(value: &str) -> Self {
-        Self(value.to_owned())
-    }
-}
+use crate::{Limit, Page, Pagination, Request, Secret};
 
 /// What a user may do. Every account has `user`; `admin` may read, change and delete any
 /// account, list accounts and grant roles.
@@ -309,26 +275,10 @@ impl Request for DeleteUser {
 pub struct ListUsers {
     /// From 1; default 1.
     #[serde(default)]
-    pub page: Option<u32>,
+    pub page: Option<Page>,
     /// 1..=100, default 20.
     #[serde(default)]
-    pub limit: Option<u32>,
-}
-
-impl ListUsers {
-    pub const DEFAULT_LIMIT: u32 = 20;
-    pub const MAX_LIMIT: u32 = 100;
-    /// Deeper pages are refused rather than scanned.
-    pub const MAX_PAGE: u32 = 100_000;
-}
-
-/// Where a page sits in a list: the gateway's envelope shows it as `pagination`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
-pub struct Pagination {
-    pub page: u32,
-    pub limit: u32,
-    pub total: u64,
-    pub total_pages: u64,
+    pub limit: Option<Limit>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]

@@ -3,6 +3,9 @@
 //! - [`Request`]: a request/reply pair; `SUBJECT` is `<service>.v1.<resource>.<action>`.
 //! - [`Event`]: a JetStream event; `SUBJECT_PATTERN` is `evt.<aggregate>.{id}...` and
 //!   [`Event::subject`] fills it in for one event.
+//! - [`Bucket`]: a KV bucket, its name declared next to its key and value types.
+//! - [`value`]: rules several messages share ([`Currency`], [`Page`], [`Limit`], [`DateRange`],
+//!   [`Secret`]), each a type whose constructor is the one place the rule is written.
 //! - [`market`]: symbols, quotes, price history and price events.
 //! - [`identity`]: users, roles, sessions (access + refresh tokens) and the login audit.
 //! - [`gateway`]: the gateway's own health endpoint, so discovery lists the edge too.
@@ -16,6 +19,9 @@ pub mod gateway;
 pub mod identity;
 pub mod market;
 pub mod schema;
+pub mod value;
+
+pub use value::{Currency, DateRange, InvalidValue, Limit, Page, Pagination, Secret};
 
 use schemars::JsonSchema;
 use serde::{Serialize, de::DeserializeOwned};
@@ -33,6 +39,12 @@ pub trait Request: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'st
     fn endpoint_name() -> String {
         let rest = Self::SUBJECT.splitn(3, '.').nth(2).unwrap_or(Self::SUBJECT);
         rest.replace('.', "_")
+    }
+
+    /// The service that answers: the subject's first token (`market.v1.quote.get` -> `market`),
+    /// which is also its ADR-32 name.
+    fn service() -> &'static str {
+        Self::SUBJECT.split('.').next().unwrap_or(Self::SUBJECT)
     }
 }
 
@@ -58,13 +70,17 @@ pub trait Event: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'stat
     }
 }
 
-/// Checks that `token` can stand as one NATS subject token: non-empty, no `.`, `*`, `>` or
-/// whitespace. Ids that are put into subjects go through this first.
-pub fn is_subject_token(token: &str) -> bool {
-    !token.is_empty()
-        && token
-            .chars()
-            .all(|c| !c.is_whitespace() && c != '.' && c != '*' && c != '>' && !c.is_control())
+/// A KV bucket: its name (a file under `nats/kv/`, without the deployment prefix), what its
+/// keys stand for and what its values are. `bus` gives a typed handle on it.
+pub trait Bucket: Send + Sync + 'static {
+    const NAME: &'static str;
+    type Key: Send + Sync;
+    type Value: Serialize + DeserializeOwned + Send + Sync;
+
+    /// The KV key of `key`: it must be a valid KV key (`[-/_=.A-Za-z0-9]+`).
+    fn key(key: &Self::Key) -> String;
+    /// The inverse of [`Bucket::key`]; `None` for a key this bucket never writes.
+    fn parse_key(raw: &str) -> Option<Self::Key>;
 }
 
 /// A new UUIDv7 (time-ordered), the id format of every aggregate and event.
@@ -88,11 +104,8 @@ mod tests {
     }
 
     #[test]
-    fn subject_tokens_reject_wildcards_and_dots() {
-        assert!(is_subject_token("AAPL"));
-        assert!(is_subject_token("BTC-USD"));
-        for bad in ["", "A.B", "*", ">", "A B"] {
-            assert!(!is_subject_token(bad), "{bad:?}");
-        }
+    fn the_service_is_the_subjects_first_token() {
+        assert_eq!(market::GetQuote::service(), "market");
+        assert_eq!(identity::Login::service(), "identity");
     }
 }

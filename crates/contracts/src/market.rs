@@ -4,8 +4,6 @@
 //! [`PriceUpdated`] event on `evt.price.<SYMBOL>` in the `PRICES` stream, and the latest one per
 //! symbol is also kept in the `quotes` KV bucket (key = symbol, value = [`Quote`]).
 
-use std::fmt;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
@@ -13,88 +11,149 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::{Event, Request};
+use crate::{
+    Bucket, Currency, DateRange, Event, Limit, Request,
+    value::{InvalidValue, quoted},
+};
 
-/// A ticker symbol: 1 to 15 characters of `A-Z`, `0-9` and `-` (crypto pairs like `BTC-USD`,
-/// share classes like `BRK-B`), starting with a letter or digit. Lower case input is upper-cased.
-/// It is one NATS subject token, so `evt.price.<SYMBOL>` stays a well-formed subject.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "AAPL")]
-pub struct Ticker(String);
+/// The longest ticker accepted.
+pub const TICKER_MAX_CHARS: usize = 20;
+
+/// [`Ticker`]'s rule as a regular expression, for JSON Schema and OpenAPI (input is
+/// upper-cased first, so lower case is allowed here).
+pub const TICKER_PATTERN: &str =
+    "^(\\^[A-Za-z0-9][A-Za-z0-9.=-]{0,18}|[A-Za-z0-9][A-Za-z0-9.=-]{0,19})$";
+
+/// The tickers users write: `AAPL`, `BRK.B`, `BALN.SW`, `VOD.L`, `RDS-A`, `^GSPC`, `EURUSD=X`,
+/// `BTC-USD`. Trimmed and upper-cased, then 1 to 20 characters of `A-Z`, `0-9`, `.`, `-` and
+/// `=`, with an optional leading `^` (indices); the first character after the `^` is a letter or
+/// a digit.
+fn parse_ticker(raw: &str) -> Result<String, InvalidValue> {
+    let symbol = raw.trim().to_ascii_uppercase();
+    let body = symbol.strip_prefix('^').unwrap_or(&symbol);
+    let starts_well = body
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    let valid_chars = body
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '='));
+    if symbol.len() > TICKER_MAX_CHARS || !starts_well || !valid_chars {
+        return Err(InvalidValue::new(
+            "symbol",
+            format!(
+                "invalid symbol {:?}: use 1 to {TICKER_MAX_CHARS} characters of A-Z, 0-9, '.', '-' \
+                 and '=', starting with a letter or digit (or '^' and then one, for an index)",
+                quoted(raw)
+            ),
+        ));
+    }
+    Ok(symbol)
+}
+
+crate::string_value!(
+    /// A ticker symbol as users write it (see the rule above: `BRK.B`, `^GSPC`, `EURUSD=X` …);
+    /// JSON carries this spelling.
+    ///
+    /// Subjects and KV keys cannot hold every such character (`.` separates subject tokens, `^`
+    /// is no KV key character), so they carry the ticker's [`Ticker::token`] instead, by one
+    /// reversible rule: a leading `^` is written `_`, and so is every `.` (a ticker has no `_`
+    /// and never starts with `.`, so [`Ticker::from_token`] reads it back unambiguously).
+    /// `evt.price.BRK_B`, `evt.price._GSPC`, `evt.price.EURUSD=X`; KV key `quotes` / `BALN_SW`.
+    Ticker,
+    parse = parse_ticker,
+    schema = {
+        "type": "string",
+        "pattern": TICKER_PATTERN,
+        "description": "Ticker symbol, e.g. AAPL, BRK.B, ^GSPC, EURUSD=X; upper-cased on input"
+    }
+);
 
 impl Ticker {
-    pub const MAX_LEN: usize = 15;
-
-    /// Trims, upper-cases and checks `raw`.
-    pub fn parse(raw: &str) -> Result<Self, InvalidTicker> {
-        let symbol = raw.trim().to_ascii_uppercase();
-        let valid_chars = symbol
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-');
-        let starts_well = symbol
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric());
-        if symbol.len() > Self::MAX_LEN || !valid_chars || !starts_well {
-            return Err(InvalidTicker(raw.chars().take(40).collect()));
+    /// One subject token and KV key standing for this ticker (see [`Ticker`]).
+    pub fn token(&self) -> String {
+        let mut token = String::with_capacity(self.0.len());
+        for (at, c) in self.0.char_indices() {
+            token.push(match c {
+                '^' if at == 0 => '_',
+                '.' => '_',
+                other => other,
+            });
         }
-        Ok(Self(symbol))
+        token
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl JsonSchema for Ticker {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Ticker".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "string",
-            "pattern": "^[A-Za-z0-9][A-Za-z0-9-]{0,14}$",
-            "description": "Ticker symbol; upper-cased on input"
-        })
+    /// The ticker a [`Ticker::token`] stands for.
+    pub fn from_token(token: &str) -> Result<Self, InvalidValue> {
+        let spelled: String = token
+            .char_indices()
+            .map(|(at, c)| match c {
+                '_' if at == 0 => '^',
+                '_' => '.',
+                other => other,
+            })
+            .collect();
+        Self::parse(&spelled)
     }
 }
 
-impl fmt::Display for Ticker {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+crate::string_value!(
+    /// The name of an instrument: 1 to 200 characters once trimmed.
+    SymbolName,
+    parse = |raw| {
+        let name = raw.trim();
+        let chars = name.chars().count();
+        if chars == 0 || chars > CreateSymbol::MAX_NAME_CHARS {
+            return Err(InvalidValue::new(
+                "name",
+                format!("name must have 1 to {} characters", CreateSymbol::MAX_NAME_CHARS),
+            ));
+        }
+        Ok(name.to_owned())
+    },
+    schema = { "type": "string", "minLength": 1, "maxLength": 200 }
+);
 
-impl TryFrom<String> for Ticker {
-    type Error = InvalidTicker;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
+crate::string_value!(
+    /// A listing venue (`NASDAQ`, `NYSE`, `SIX`, `CRYPTO`): 1 to 32 characters once trimmed,
+    /// upper-cased.
+    Exchange,
+    parse = |raw| {
+        let exchange = raw.trim().to_uppercase();
+        let chars = exchange.chars().count();
+        if chars == 0 || chars > CreateSymbol::MAX_EXCHANGE_CHARS {
+            return Err(InvalidValue::new(
+                "exchange",
+                format!(
+                    "exchange must have 1 to {} characters",
+                    CreateSymbol::MAX_EXCHANGE_CHARS
+                ),
+            ));
+        }
+        Ok(exchange)
+    },
+    schema = { "type": "string", "minLength": 1, "maxLength": 32 }
+);
 
-impl From<Ticker> for String {
-    fn from(value: Ticker) -> Self {
-        value.0
-    }
-}
-
-/// Why a ticker was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidTicker(pub String);
-
-impl fmt::Display for InvalidTicker {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid symbol {:?}: use 1 to 15 characters of A-Z, 0-9 and '-'",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for InvalidTicker {}
+crate::string_value!(
+    /// What a catalogue search looks for: trimmed, at most 64 characters; empty lists the
+    /// catalogue.
+    SearchQuery,
+    parse = |raw| {
+        let query = raw.trim();
+        if query.chars().count() > SearchSymbols::MAX_QUERY_CHARS {
+            return Err(InvalidValue::new(
+                "q",
+                format!(
+                    "q is longer than {} characters",
+                    SearchSymbols::MAX_QUERY_CHARS
+                ),
+            ));
+        }
+        Ok(query.to_owned())
+    },
+    schema = { "type": "string", "maxLength": 64 }
+);
 
 /// What kind of instrument a symbol is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
@@ -128,11 +187,11 @@ impl AssetType {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
 pub struct Symbol {
     pub symbol: Ticker,
-    pub name: String,
+    pub name: SymbolName,
     /// Listing venue, e.g. `NASDAQ`, `NYSE`, `CRYPTO`.
-    pub exchange: String,
+    pub exchange: Exchange,
     /// ISO 4217 code of the quote currency, e.g. `USD`.
-    pub currency: String,
+    pub currency: Currency,
     pub asset_type: AssetType,
 }
 
@@ -141,16 +200,14 @@ pub struct Symbol {
 pub struct SearchSymbols {
     /// Empty or absent lists the catalogue in symbol order.
     #[serde(default)]
-    pub q: Option<String>,
+    pub q: Option<SearchQuery>,
     /// 1..=100, default 20.
     #[serde(default)]
-    pub limit: Option<u32>,
+    pub limit: Option<Limit>,
 }
 
 impl SearchSymbols {
-    pub const DEFAULT_LIMIT: u32 = 20;
-    pub const MAX_LIMIT: u32 = 100;
-    pub const MAX_QUERY_LEN: usize = 64;
+    pub const MAX_QUERY_CHARS: usize = 64;
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, ToSchema)]
@@ -179,15 +236,15 @@ impl Request for GetSymbol {
 #[serde(deny_unknown_fields)]
 pub struct CreateSymbol {
     pub symbol: Ticker,
-    pub name: String,
-    pub exchange: String,
-    pub currency: String,
+    pub name: SymbolName,
+    pub exchange: Exchange,
+    pub currency: Currency,
     pub asset_type: AssetType,
 }
 
 impl CreateSymbol {
-    pub const MAX_NAME_LEN: usize = 200;
-    pub const MAX_EXCHANGE_LEN: usize = 32;
+    pub const MAX_NAME_CHARS: usize = 200;
+    pub const MAX_EXCHANGE_CHARS: usize = 32;
 }
 
 impl Request for CreateSymbol {
@@ -203,13 +260,13 @@ pub enum QuoteSource {
     AlphaVantage,
 }
 
-/// The latest price of a symbol (KV bucket `quotes`, key = symbol).
+/// The latest price of a symbol (KV bucket [`Quotes`], key = the ticker's token).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
 pub struct Quote {
     pub symbol: Ticker,
     #[schema(value_type = String, example = "187.12")]
     pub price: Decimal,
-    pub currency: String,
+    pub currency: Currency,
     /// The close of the previous trading day, when known.
     #[schema(value_type = Option<String>)]
     pub previous_close: Option<Decimal>,
@@ -235,6 +292,23 @@ impl Request for GetQuote {
     type Reply = Quote;
 }
 
+/// The KV bucket `quotes`: the latest [`Quote`] of every symbol, keyed by [`Ticker::token`].
+pub struct Quotes;
+
+impl Bucket for Quotes {
+    const NAME: &'static str = "quotes";
+    type Key = Ticker;
+    type Value = Quote;
+
+    fn key(key: &Ticker) -> String {
+        key.token()
+    }
+
+    fn parse_key(raw: &str) -> Option<Ticker> {
+        Ticker::from_token(raw).ok()
+    }
+}
+
 /// The close of one trading day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
 pub struct DailyClose {
@@ -248,16 +322,14 @@ pub struct DailyClose {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, ToSchema)]
 pub struct GetPriceHistory {
     pub symbol: Ticker,
-    #[serde(default)]
-    pub from: Option<NaiveDate>,
-    #[serde(default)]
-    pub to: Option<NaiveDate>,
+    #[serde(flatten)]
+    pub range: DateRange,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
 pub struct PriceHistory {
     pub symbol: Ticker,
-    pub currency: String,
+    pub currency: Currency,
     pub closes: Vec<DailyClose>,
 }
 
@@ -310,16 +382,17 @@ pub struct PriceUpdated {
     pub symbol: Ticker,
     #[schema(value_type = String, example = "187.12")]
     pub price: Decimal,
-    pub currency: String,
+    pub currency: Currency,
     pub source: QuoteSource,
 }
 
 impl Event for PriceUpdated {
+    /// `{symbol}` is the ticker's [`Ticker::token`]: `evt.price.BRK_B` for `BRK.B`.
     const SUBJECT_PATTERN: &'static str = "evt.price.{symbol}";
     const STREAM: &'static str = "PRICES";
 
     fn subject(&self) -> String {
-        format!("evt.price.{}", self.symbol)
+        format!("evt.price.{}", self.symbol.token())
     }
 
     fn event_id(&self) -> Uuid {
@@ -337,19 +410,87 @@ mod tests {
         assert_eq!(Ticker::parse("btc-usd").unwrap().as_str(), "BTC-USD");
     }
 
+    const REAL_TICKERS: [&str; 8] = [
+        "BALN.SW", "NOVN.SW", "VOD.L", "BRK.B", "RDS-A", "^GSPC", "EURUSD=X", "BTC-USD",
+    ];
+
+    #[test]
+    fn tickers_as_users_write_them_are_accepted() {
+        for symbol in REAL_TICKERS {
+            assert_eq!(Ticker::parse(symbol).unwrap().as_str(), symbol);
+        }
+        assert_eq!(Ticker::parse("baln.sw").unwrap().as_str(), "BALN.SW");
+        assert!(Ticker::parse(&"A".repeat(TICKER_MAX_CHARS)).is_ok());
+    }
+
     #[test]
     fn ticker_refuses_subject_breaking_input() {
         for bad in [
             "",
-            "BRK.B",
             "A*",
             "A>",
             "-X",
+            ".X",
+            "=X",
+            "^",
+            "^.X",
+            "A^B",
+            "A_B",
             "A B",
-            "ABCDEFGHIJKLMNOP",
+            "A/B",
             "ÄPPL",
+            "ABCDEFGHIJKLMNOPQRSTU",
         ] {
-            assert!(Ticker::parse(bad).is_err(), "{bad:?} should be refused");
+            let err = Ticker::parse(bad).unwrap_err();
+            assert_eq!(err.field, "symbol", "{bad:?}");
+            assert!(err.message.contains("1 to 20 characters"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_token_is_one_subject_token_and_a_kv_key_and_reads_back() {
+        let kv_key =
+            |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '_' | '=' | '.');
+        for symbol in REAL_TICKERS.into_iter().chain(["AAPL", "^N225", "A.B.C"]) {
+            let ticker = Ticker::parse(symbol).unwrap();
+            let token = ticker.token();
+            assert!(
+                !token.is_empty() && token.chars().all(|c| kv_key(c) && c != '.'),
+                "{token}"
+            );
+            assert_eq!(Ticker::from_token(&token).unwrap(), ticker, "{token}");
+        }
+        assert_eq!(Ticker::parse("BRK.B").unwrap().token(), "BRK_B");
+        assert_eq!(Ticker::parse("^GSPC").unwrap().token(), "_GSPC");
+        assert_eq!(Ticker::parse("EURUSD=X").unwrap().token(), "EURUSD=X");
+        assert!(
+            Ticker::from_token("__X").is_err(),
+            "no ticker writes this token"
+        );
+    }
+
+    #[test]
+    fn new_symbols_are_trimmed_and_checked_field_by_field() {
+        let json = |field: &str, value: &str| {
+            let mut body = serde_json::json!({"symbol":"ACME","name":" Acme Corp ","exchange":"nyse",
+                "currency":"usd","asset_type":"stock"});
+            body[field] = value.into();
+            serde_json::from_value::<CreateSymbol>(body)
+        };
+        let ok = json("note", "x");
+        assert!(ok.is_err(), "unknown fields are refused");
+        let ok = json("name", " Acme Corp ").unwrap();
+        assert_eq!(
+            (ok.name.as_str(), ok.exchange.as_str(), ok.currency.as_str()),
+            ("Acme Corp", "NYSE", "USD")
+        );
+        for (field, bad) in [
+            ("name", "  "),
+            ("exchange", &*"X".repeat(33)),
+            ("currency", "dollars"),
+        ] {
+            let err = json(field, bad).unwrap_err();
+            assert!(err.to_string().contains(field), "{field}: {err}");
         }
     }
 
@@ -371,9 +512,14 @@ mod tests {
             occurred_at: Utc::now(),
             symbol: Ticker::parse("MSFT").unwrap(),
             price: rust_decimal_macros::dec!(1),
-            currency: "USD".into(),
+            currency: Currency::parse("USD").unwrap(),
             source: QuoteSource::Simulated,
         };
         assert_eq!(event.subject(), "evt.price.MSFT");
+        let event = PriceUpdated {
+            symbol: Ticker::parse("BALN.SW").unwrap(),
+            ..event
+        };
+        assert_eq!(event.subject(), "evt.price.BALN_SW");
     }
 }

@@ -6,14 +6,25 @@
 //! `nats://127.0.0.1:4222`) and `BOURSE_TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); `.ci/run` starts them when they are down.
 //!
-//! [`wait_until`] replaces sleeps: it polls a condition with a deadline.
+//! Services under test start through the kit, exactly as their binaries do: [`TestEnv::start`]
+//! (the same `bus::kit::start`), then [`run`] keeps one running until it is stopped or dropped.
+//!
+//! [`wait_until`] replaces sleeps: it polls a condition with a deadline. [`listen`] subscribes
+//! and returns once the server has the subscription, so a message sent next on another
+//! connection cannot miss it.
 // A test fixture that cannot set itself up has nothing better to do than fail the test loudly.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
 use std::{future::Future, time::Duration};
 
-use bus::{Bus, BusConfig, Prefix, provision};
-use sqlx::{Connection, Executor, PgConnection};
+use bus::{
+    Bus, BusConfig, NatsArgs, Prefix,
+    kit::{Platform, Service},
+    provision,
+};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub fn nats_url() -> String {
@@ -74,6 +85,92 @@ impl TestEnv {
             .expect("provision streams");
         bus
     }
+
+    /// Where services under test run: this test's prefix and database, one replica.
+    pub fn platform(&self) -> Platform {
+        let nats = NatsArgs {
+            nats_url: self.nats_url.clone(),
+            subject_prefix: self.prefix.clone(),
+            stream_replicas: 1,
+            request_timeout: Duration::from_secs(5),
+        };
+        Platform {
+            pool_size: 5,
+            ..Platform::new(nats, self.database_url.clone())
+        }
+    }
+
+    /// Starts `S` on [`TestEnv::platform`] through the kit, as its binary would.
+    pub async fn start<S: Service>(&self, config: S::Config) -> S {
+        self.start_on(&self.platform(), config).await
+    }
+
+    /// Starts `S` on `platform` (e.g. [`TestEnv::platform`] with a shorter request timeout).
+    pub async fn start_on<S: Service>(&self, platform: &Platform, config: S::Config) -> S {
+        bus::kit::start::<S>(platform, config)
+            .await
+            .unwrap_or_else(|err| panic!("cannot start {}: {err:#}", S::NAME))
+    }
+
+    /// A pool of the test's own on `S`'s schema (migrated), for looking into the database.
+    pub async fn pool<S: Service>(&self) -> PgPool {
+        let db = S::DATABASE.unwrap_or_else(|| panic!("{} has no database", S::NAME));
+        bus::pg::connect_and_migrate(&self.database_url, db.schema, db.migrator, 5)
+            .await
+            .unwrap_or_else(|err| panic!("cannot open the {} schema: {err}", db.schema))
+    }
+}
+
+/// A service running on a task of its own, until [`Running::stop`] or drop.
+pub struct Running {
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Runs a started service until it is stopped.
+pub fn run<S: Service>(service: S) -> Running {
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(service.run_until_stopped(shutdown.clone()));
+    Running {
+        shutdown,
+        task: Some(task),
+    }
+}
+
+impl Running {
+    /// Stops the service gracefully and fails the test when it did not stop cleanly.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("the service task")
+                .expect("the service stops cleanly");
+        }
+    }
+
+    /// The token that stops it: cancel it to stop the service without waiting.
+    pub fn shutdown(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Subscribes `bus` to `subject` (prefixed) and returns once the server has registered the
+/// subscription: what a test's own responder or listener needs, since `flush` proves nothing
+/// about a message another connection sends next.
+pub async fn listen(bus: &Bus, subject: &str) -> async_nats::Subscriber {
+    let subscriber = bus
+        .client()
+        .subscribe(bus.prefix().subject(subject))
+        .await
+        .expect("subscribe");
+    bus.sync().await.expect("the server has the subscription");
+    subscriber
 }
 
 impl Drop for TestEnv {

@@ -1,17 +1,22 @@
-//! [`App`]: the gateway, built from its dependencies (config and bus) so that its own binary,
-//! `bourse dev` and the tests all start the very same thing.
+//! [`App`]: the gateway as the service kit starts it (`bus::kit::Service`), so that its own
+//! binary, `bourse dev`, the bench and the tests all start the very same thing.
 
 use std::{future::IntoFuture, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use axum::{Router, extract::FromRef};
-use bus::{Bus, RunningService, ServiceError};
+use bus::{
+    Bus, RunningService,
+    kit::{Deps, Service},
+};
 use chrono::{DateTime, Utc};
-use contracts::gateway::GetGatewayHealth;
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::{auth::Verifier, config::Config, health, metrics::Metrics, ratelimit::Limits, router};
+use crate::{
+    auth::Verifier, config::Config, error::GATEWAY, health, metrics::Metrics, ratelimit::Limits,
+    router,
+};
 
 /// How often rate-limit state of quiet clients is dropped.
 const FORGET_IDLE_EVERY: Duration = Duration::from_secs(60);
@@ -31,6 +36,8 @@ pub(crate) struct AppState {
     /// Verifies access tokens (HTTP and WebSocket).
     pub(crate) verifier: Arc<Verifier>,
     pub(crate) limits: Arc<Limits>,
+    /// What `/health/all` expects to find running.
+    pub(crate) expected_services: Arc<[String]>,
 }
 
 /// A built gateway: listening, registered with NATS, not serving yet.
@@ -41,14 +48,26 @@ pub struct App {
     service: RunningService,
 }
 
-impl App {
+impl Service for App {
+    const NAME: &'static str = GATEWAY;
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = "HTTP and WebSocket edge of Bourse";
+    type Config = Config;
+
+    /// A missing or weak JWT secret fails here, before anything is connected.
+    fn check(config: &Config) -> anyhow::Result<()> {
+        anyhow::ensure!(config.ws_buffer >= 1, "BOURSE_WS_BUFFER must be at least 1");
+        auth::TokenKeys::verifying(&config.token).context("cannot verify access tokens")?;
+        Ok(())
+    }
+
     /// Binds the HTTP listener and registers the ADR-32 service `gateway`
     /// (endpoint `gateway.v1.health.get`), so discovery lists the gateway.
-    pub async fn build(config: Config, bus: Bus) -> anyhow::Result<App> {
-        anyhow::ensure!(config.ws_buffer >= 1, "BOURSE_WS_BUFFER must be at least 1");
-        // Before anything else: no usable token key, no gateway.
+    async fn build(config: Config, deps: Deps) -> anyhow::Result<App> {
         let verifier = Verifier::new(&config.token).context("cannot verify access tokens")?;
         let limits = Limits::new(&config);
+        let expected_services =
+            health::expected_services(&config.expected_services, &deps.services);
         let listener = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.http_addr))?;
@@ -56,7 +75,7 @@ impl App {
             .local_addr()
             .context("the listener has no local address")?;
         let state = AppState {
-            bus: bus.clone(),
+            bus: deps.bus.clone(),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
             local_addr,
@@ -65,19 +84,13 @@ impl App {
             ws_tasks: TaskTracker::new(),
             verifier: Arc::new(verifier),
             limits: Arc::new(limits),
+            expected_services: expected_services.into(),
         };
         let router = router::build(state.clone())?;
-        let endpoint_state = state.clone();
-        let service = bus
-            .service(
-                "gateway",
-                env!("CARGO_PKG_VERSION"),
-                "HTTP and WebSocket edge of Bourse",
-            )
-            .endpoint(move |_ctx, _request: GetGatewayHealth| {
-                let health = health::own_health(&endpoint_state);
-                async move { Ok::<_, ServiceError>(health) }
-            })
+        let service = deps
+            .service::<Self>()
+            .state(Arc::new(state.clone()))
+            .endpoint(health::own_health_endpoint)
             .start()
             .await
             .context("cannot register the gateway service with NATS")?;
@@ -90,13 +103,23 @@ impl App {
         })
     }
 
+    async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        self.serve(shutdown).await
+    }
+
+    fn http_addr(&self) -> Option<SocketAddr> {
+        Some(self.state.local_addr)
+    }
+}
+
+impl App {
     pub fn local_addr(&self) -> SocketAddr {
         self.state.local_addr
     }
 
     /// Serves until `shutdown`, then stops taking connections, closes WebSocket sessions
     /// (code 1001), lets requests in flight finish within the grace period and deregisters.
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+    async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let App {
             listener,
             router,

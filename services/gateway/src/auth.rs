@@ -27,7 +27,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use bus::{Actor, ErrorCode, RequestContext};
+use bus::{Actor, ErrorCode, RequestContext, ServiceError};
 
 use crate::{app::AppState, error::ApiError};
 
@@ -111,7 +111,8 @@ fn bearer(headers: &HeaderMap) -> Option<Result<&str, ()>> {
 
 /// A 401 with the RFC 6750 challenge; `invalid` adds `error="invalid_token"`.
 pub(crate) fn unauthorized(message: &str, invalid: bool) -> Response {
-    let mut response = ApiError::new(ErrorCode::Unauthorized, message).into_response();
+    let mut response =
+        ApiError::from(ServiceError::new(ErrorCode::Unauthorized, message)).into_response();
     let challenge = if invalid {
         r#"Bearer realm="bourse", error="invalid_token""#
     } else {
@@ -173,7 +174,8 @@ pub(crate) async fn authenticate(
         },
     };
     if needed == Access::Admin && !claims.has_role(Role::Admin) {
-        return ApiError::new(ErrorCode::Forbidden, "this needs the admin role").into_response();
+        return ApiError::from(ServiceError::forbidden("this needs the admin role"))
+            .into_response();
     }
     if let Err(err) = state.limits.check_user(claims.sub) {
         return err.into_response();

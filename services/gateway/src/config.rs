@@ -33,13 +33,10 @@ pub struct Config {
     #[arg(long, env = "BOURSE_WS_IDLE_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
     pub ws_idle_timeout: Duration,
 
-    /// Services that must answer `$SRV.PING` for `/health/all` to report healthy, comma-separated.
-    #[arg(
-        long,
-        env = "BOURSE_EXPECTED_SERVICES",
-        value_delimiter = ',',
-        default_value = "gateway,identity,market"
-    )]
+    /// Services that must answer `$SRV.PING` for `/health/all` to report healthy,
+    /// comma-separated. Unset: every service started with the gateway (in `bourse dev`), or, on
+    /// its own, the gateway and the services its routes forward to.
+    #[arg(long, env = "BOURSE_EXPECTED_SERVICES", value_delimiter = ',')]
     pub expected_services: Vec<String>,
 
     /// How long `/health/all` and `/services` wait for ADR-32 replies (e.g. `1s`).
@@ -50,11 +47,10 @@ pub struct Config {
     #[arg(long, env = "BOURSE_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
 
-    /// How access tokens are verified: the `--jwt-*` flags (`BOURSE_JWT_SECRET`, …) shared with
-    /// the identity service. Not flattened here: the process parses `auth::TokenConfig` once and
-    /// sets it, so that in `bourse dev` identity and the gateway share one set of flags. Left
-    /// unset (no secret), the gateway refuses to start, like identity.
-    #[arg(skip)]
+    /// How access tokens are verified: the `--jwt-*` flags (`BOURSE_JWT_SECRET`, …), the same
+    /// as identity's; in `bourse dev` they are declared once and both read them. Without a
+    /// secret, the gateway refuses to start, like identity.
+    #[command(flatten, next_help_heading = "Access tokens")]
     pub token: auth::TokenConfig,
 
     /// Requests per second each client IP may make to the API (0 turns the limit off).
@@ -96,7 +92,7 @@ impl Default for Config {
             ws_buffer: 256,
             ws_ping_interval: Duration::from_secs(20),
             ws_idle_timeout: Duration::from_secs(60),
-            expected_services: vec!["gateway".into(), "identity".into(), "market".into()],
+            expected_services: Vec::new(),
             discovery_wait: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(10),
             token: auth::TokenConfig::default(),

@@ -18,6 +18,7 @@ use bus::{ErrorCode, RequestContext};
 use crate::{
     config::BODY_LIMIT,
     envelope::{self, Enveloped, ErrorBody},
+    error::Failure,
 };
 
 pub(crate) const X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
@@ -36,7 +37,8 @@ pub(crate) fn current_correlation_id() -> String {
 
 /// Middleware: builds the request's context, runs the rest of the stack with it, echoes the
 /// correlation id, and wraps any error response that is not an envelope yet (axum's 405, a
-/// layer's 413, …) into one, so that every answer has the same shape.
+/// layer's 413, …) into one, so that every answer has the same shape. This is where a failed
+/// request leaves the gateway, so this is where it is logged — once ([`Failure::log`]).
 pub(crate) async fn correlate(mut request: Request, next: Next) -> Response {
     let ctx = context_from(request.headers());
     let correlation_id = ctx.correlation_id.clone();
@@ -44,11 +46,14 @@ pub(crate) async fn correlate(mut request: Request, next: Next) -> Response {
     let response = CORRELATION_ID
         .scope(correlation_id.clone(), next.run(request))
         .await;
+    if let Some(failure) = response.extensions().get::<Failure>() {
+        failure.log();
+    }
     let status = response.status();
     let mut response = if (status.is_client_error() || status.is_server_error())
         && response.extensions().get::<Enveloped>().is_none()
     {
-        let code = envelope::code_of(status);
+        let code = ErrorCode::for_status(status.as_u16());
         let message = match code {
             ErrorCode::PayloadTooLarge => {
                 format!("the request body is larger than {BODY_LIMIT} bytes")

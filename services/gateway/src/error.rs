@@ -1,9 +1,11 @@
-//! [`ApiError`]: every way an HTTP request can fail, in the bus's error catalogue
-//! ([`ErrorCode`]), rendered as the envelope with the status the catalogue gives the code.
+//! [`ApiError`]: a failed HTTP request is a [`bus::ServiceError`] — the one error type and
+//! catalogue of Bourse — plus the service whose answer it is.
 //!
-//! This is where a failed request leaves the gateway, so this is where it is logged — once:
-//! `internal` at error level with its cause chain, `unavailable`/`timeout` at warn, refusals of
-//! bad input at debug. Internal details are never sent to the client.
+//! Rendering ([`IntoResponse`]) writes the envelope with the status the catalogue gives the code
+//! and leaves the error on the response ([`Failure`]); `context::correlate`, where the response
+//! leaves the gateway, logs it once with [`ServiceError::log`]. Internal details are never sent.
+
+use std::sync::Arc;
 
 use axum::{
     extract::{
@@ -12,7 +14,8 @@ use axum::{
     },
     response::{IntoResponse, Response},
 };
-use bus::{BusError, ErrorCode};
+use bus::{BusError, ErrorCode, ServiceError};
+use contracts::{InvalidValue, Request};
 
 use crate::{
     context,
@@ -22,202 +25,136 @@ use crate::{
 /// Who answered when the gateway itself refuses or fails a request.
 pub(crate) const GATEWAY: &str = "gateway";
 
-type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
 /// A failed HTTP request.
 #[derive(Debug)]
 pub(crate) struct ApiError {
-    pub(crate) code: ErrorCode,
-    /// Safe to show to the caller.
-    pub(crate) message: String,
-    pub(crate) details: Option<serde_json::Value>,
+    pub(crate) error: ServiceError,
     /// Which service's answer this is (`gateway` for the edge's own refusals).
     pub(crate) service: &'static str,
-    /// Logged, never sent.
-    source: Option<BoxError>,
 }
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    /// A failed request `R`: the service's own answer keeps its code, message and details and
+    /// names the service; a transport failure (nobody answers, too late, too large) is the
+    /// gateway's answer.
+    pub(crate) fn from_bus<R: Request>(err: BusError) -> Self {
+        let service = match err {
+            BusError::Service { .. } => R::service(),
+            _ => GATEWAY,
+        };
         Self {
-            code,
-            message: message.into(),
-            details: None,
-            service: GATEWAY,
-            source: None,
-        }
-    }
-
-    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::BadRequest, message)
-    }
-
-    pub(crate) fn validation(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::ValidationFailed, message)
-    }
-
-    pub(crate) fn not_found(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::NotFound, message)
-    }
-
-    pub(crate) fn unsupported_media_type(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::UnsupportedMediaType, message)
-    }
-
-    pub(crate) fn unavailable(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
-        Self {
-            source: Some(source.into()),
-            ..Self::new(ErrorCode::Unavailable, message)
-        }
-    }
-
-    pub(crate) fn with_details(mut self, details: serde_json::Value) -> Self {
-        self.details = Some(details);
-        self
-    }
-
-    /// A failed request to `service`: its own answer keeps its code, message and details;
-    /// a transport failure (nobody answers, too late, too large) is the gateway's answer.
-    pub(crate) fn from_bus(service: &'static str) -> impl FnOnce(BusError) -> Self {
-        move |err| match err {
-            BusError::Service {
-                code,
-                message,
-                details,
-            } => Self {
-                code,
-                message,
-                details,
-                service,
-                source: None,
-            },
-            other => Self {
-                code: other.code(),
-                message: other.public_message(),
-                details: None,
-                service: GATEWAY,
-                source: Some(Box::new(other)),
-            },
-        }
-    }
-
-    /// An axum rejection: its status is mapped onto the catalogue, its text (which describes
-    /// the client's input, e.g. which JSON field is wrong) becomes the message.
-    fn rejection(status: http::StatusCode, text: String) -> Self {
-        Self::new(envelope::code_of(status), text)
-    }
-
-    fn cause_chain(&self) -> String {
-        let mut chain = Vec::new();
-        let mut next: Option<&(dyn std::error::Error + 'static)> = self
-            .source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static));
-        while let Some(err) = next {
-            chain.push(err.to_string());
-            next = err.source();
-        }
-        chain.join(": ")
-    }
-
-    fn log(&self) {
-        let (code, service) = (self.code, self.service);
-        match code {
-            ErrorCode::Internal => tracing::error!(
-                error.code = %code, error.service = service, error.message = %self.message,
-                error.cause_chain = %self.cause_chain(), "request failed"
-            ),
-            ErrorCode::Unavailable | ErrorCode::Timeout => tracing::warn!(
-                error.code = %code, error.service = service, error.message = %self.message,
-                error.cause_chain = %self.cause_chain(), "request failed"
-            ),
-            _ => {
-                tracing::debug!(error.code = %code, error.service = service, error.message = %self.message, "request refused")
-            }
+            error: ServiceError::from(err),
+            service,
         }
     }
 }
 
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)
+/// The gateway's own refusal or failure.
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        Self {
+            error,
+            service: GATEWAY,
+        }
+    }
+}
+
+/// A value a contract type refused at the edge: `validation_failed` naming the field.
+impl From<InvalidValue> for ApiError {
+    fn from(err: InvalidValue) -> Self {
+        ServiceError::from(err).into()
+    }
+}
+
+/// A failure on its way out, kept on the response so that it is logged once where the response
+/// leaves the gateway.
+#[derive(Debug, Clone)]
+pub(crate) struct Failure(pub(crate) Arc<ApiError>);
+
+impl Failure {
+    pub(crate) fn log(&self) {
+        self.0.error.log(self.0.service);
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        self.log();
         let body = ErrorBody {
-            code: self.code,
-            message: self.message,
-            details: self.details,
+            code: self.error.code,
+            message: self.error.message.clone(),
+            details: self.error.details.clone(),
         };
-        envelope::error_response(body, self.service, context::current_correlation_id())
+        let mut response =
+            envelope::error_response(body, self.service, context::current_correlation_id());
+        response.extensions_mut().insert(Failure(Arc::new(self)));
+        response
     }
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        Self::rejection(rejection.status(), rejection.body_text())
-    }
+/// axum's extractor rejections: the status axum chose, mapped onto the catalogue; the text
+/// (which describes the client's input, e.g. which JSON field is wrong) becomes the message.
+macro_rules! rejections {
+    ($($rejection:ty),* $(,)?) => {$(
+        impl From<$rejection> for ApiError {
+            fn from(rejection: $rejection) -> Self {
+                let code = ErrorCode::for_status(rejection.status().as_u16());
+                ServiceError::new(code, rejection.body_text()).into()
+            }
+        }
+    )*};
 }
 
-impl From<QueryRejection> for ApiError {
-    fn from(rejection: QueryRejection) -> Self {
-        Self::rejection(rejection.status(), rejection.body_text())
-    }
-}
-
-impl From<PathRejection> for ApiError {
-    fn from(rejection: PathRejection) -> Self {
-        Self::rejection(rejection.status(), rejection.body_text())
-    }
-}
-
-impl From<BytesRejection> for ApiError {
-    fn from(rejection: BytesRejection) -> Self {
-        Self::rejection(rejection.status(), rejection.body_text())
-    }
-}
-
-impl From<WebSocketUpgradeRejection> for ApiError {
-    fn from(rejection: WebSocketUpgradeRejection) -> Self {
-        Self::rejection(rejection.status(), rejection.body_text())
-    }
-}
+rejections!(
+    JsonRejection,
+    QueryRejection,
+    PathRejection,
+    BytesRejection,
+    WebSocketUpgradeRejection,
+);
 
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
+    use contracts::market::GetSymbol;
+
     use super::*;
 
     #[test]
     fn a_services_own_answer_keeps_its_code_and_names_the_service() {
-        let err = ApiError::from_bus("market")(BusError::Service {
+        let err = ApiError::from_bus::<GetSymbol>(BusError::Service {
             code: ErrorCode::NotFound,
             message: "unknown symbol ZZZZ".into(),
             details: None,
         });
         assert_eq!(
-            (err.code, err.service, err.message.as_str()),
+            (err.error.code, err.service, err.error.message.as_str()),
             (ErrorCode::NotFound, "market", "unknown symbol ZZZZ")
         );
     }
 
     #[test]
     fn transport_failures_are_the_gateways_answer_and_hide_internals() {
-        let err = ApiError::from_bus("market")(BusError::Timeout {
+        let err = ApiError::from_bus::<GetSymbol>(BusError::Timeout {
             subject: "t1.market.v1.symbol.get".into(),
             timeout: Duration::from_secs(5),
         });
-        assert_eq!((err.code, err.service), (ErrorCode::Timeout, GATEWAY));
+        assert_eq!((err.error.code, err.service), (ErrorCode::Timeout, GATEWAY));
         assert!(
-            !err.message.contains("t1."),
+            !err.error.message.contains("t1."),
             "the subject stays in the log: {}",
-            err.message
+            err.error.message
         );
+    }
+
+    #[test]
+    fn the_rendered_response_carries_the_failure_for_the_log() {
+        let response =
+            ApiError::from(ServiceError::internal(std::io::Error::other("disk"))).into_response();
+        assert_eq!(response.status(), 500);
+        let failure = response.extensions().get::<Failure>().expect("the failure");
+        assert_eq!(failure.0.error.cause_chain(), "disk");
     }
 }

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use async_nats::connection::State as NatsState;
 use axum::extract::State;
-use bus::{ErrorCode, discovery::Window};
-use contracts::gateway::GatewayHealth;
+use bus::{ErrorCode, ServiceError, discovery::Window};
+use contracts::gateway::{GatewayHealth, GetGatewayHealth};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -79,6 +79,15 @@ pub(crate) fn own_health(state: &AppState) -> GatewayHealth {
     }
 }
 
+/// `gateway.v1.health.get` over NATS: [`own_health`].
+pub(crate) async fn own_health_endpoint(
+    state: &AppState,
+    _ctx: bus::RequestContext,
+    _request: GetGatewayHealth,
+) -> Result<GatewayHealth, ServiceError> {
+    Ok(own_health(state))
+}
+
 /// This gateway and its NATS connection.
 #[utoipa::path(
     get, path = "/health", tag = "operations",
@@ -101,7 +110,9 @@ pub(crate) async fn health(State(state): State<AppState>) -> ApiResult<Reply<Own
     if connection != NatsState::Connected {
         let details = serde_json::to_value(&health).unwrap_or_default();
         return Err(
-            ApiError::new(ErrorCode::Unavailable, format!("NATS is {nats}")).with_details(details),
+            ServiceError::new(ErrorCode::Unavailable, format!("NATS is {nats}"))
+                .with_details(details)
+                .into(),
         );
     }
     Ok(Reply::ok(GATEWAY, health))
@@ -120,18 +131,18 @@ pub(crate) async fn health_all(State(state): State<AppState>) -> ApiResult<Reply
         .bus
         .ping_services(None, window(&state))
         .await
-        .map_err(|err| ApiError::unavailable("cannot reach NATS", err))?;
+        .map_err(|err| ApiError::from(ServiceError::unavailable("cannot reach NATS", err)))?;
     let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for ping in pings {
         by_name.entry(ping.name).or_default().push(ping.version);
     }
-    let missing: Vec<String> = state
-        .config
+    let mut missing: Vec<String> = state
         .expected_services
         .iter()
         .filter(|name| !by_name.contains_key(*name))
         .cloned()
         .collect();
+    missing.sort();
     let services = by_name
         .into_iter()
         .map(|(name, mut versions)| {
@@ -153,7 +164,9 @@ pub(crate) async fn health_all(State(state): State<AppState>) -> ApiResult<Reply
     if !report.healthy {
         let message = format!("not running: {}", report.missing.join(", "));
         let details = serde_json::to_value(&report).unwrap_or_default();
-        return Err(ApiError::new(ErrorCode::Unavailable, message).with_details(details));
+        return Err(ServiceError::new(ErrorCode::Unavailable, message)
+            .with_details(details)
+            .into());
     }
     Ok(Reply::ok(GATEWAY, report))
 }
@@ -169,7 +182,7 @@ pub(crate) async fn health_all(State(state): State<AppState>) -> ApiResult<Reply
 pub(crate) async fn services(
     State(state): State<AppState>,
 ) -> ApiResult<Reply<Vec<ServiceInstance>>> {
-    let unreachable = |err| ApiError::unavailable("cannot reach NATS", err);
+    let unreachable = |err| ApiError::from(ServiceError::unavailable("cannot reach NATS", err));
     let (infos, stats) = tokio::try_join!(
         state.bus.service_infos(None, window(&state)),
         state.bus.service_stats(None, window(&state)),
@@ -211,6 +224,21 @@ pub(crate) async fn services(
         .collect();
     instances.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
     Ok(Reply::ok(GATEWAY, instances))
+}
+
+/// What `/health/all` expects: the configured services; else those started together with the
+/// gateway (`bourse dev`); else the gateway and the services its routes forward to.
+pub(crate) fn expected_services(configured: &[String], started: &[&str]) -> Vec<String> {
+    if !configured.is_empty() {
+        return configured.to_vec();
+    }
+    if !started.is_empty() {
+        return started.iter().map(|name| (*name).to_owned()).collect();
+    }
+    std::iter::once(GATEWAY)
+        .chain(crate::routes::services())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn window(state: &AppState) -> Window {

@@ -25,7 +25,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use bus::ErrorCode;
+use bus::{ErrorCode, ServiceError};
 use governor::{
     Quota, RateLimiter,
     clock::{Clock, DefaultClock},
@@ -166,9 +166,9 @@ impl IntoResponse for RateLimited {
     fn into_response(self) -> Response {
         let secs = self.retry_after_secs();
         let message = format!("too many {}; retry in {secs} s", self.what);
-        let mut response = ApiError::new(ErrorCode::RateLimited, message)
-            .with_details(serde_json::json!({ "retry_after": secs }))
-            .into_response();
+        let error = ServiceError::new(ErrorCode::RateLimited, message)
+            .with_details(serde_json::json!({ "retry_after": secs }));
+        let mut response = ApiError::from(error).into_response();
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));

@@ -12,7 +12,7 @@ use axum::{
     middleware,
     routing::get,
 };
-use bus::RequestContext;
+use bus::{RequestContext, ServiceError};
 use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -94,10 +94,10 @@ fn span_for(request: &Request) -> tracing::Span {
 }
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
-    ApiError::not_found(format!("no route for {method} {}", uri.path()))
+    ServiceError::not_found(format!("no route for {method} {}", uri.path())).into()
 }
 
 /// 405 is not in the error catalogue; the method is a bad request for this path.
 async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
-    ApiError::bad_request(format!("{method} is not allowed on {}", uri.path()))
+    ServiceError::bad_request(format!("{method} is not allowed on {}", uri.path())).into()
 }

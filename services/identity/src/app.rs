@@ -1,11 +1,16 @@
-//! Building and running the identity service: the same code runs in its own binary, in
-//! `bourse dev` and in tests.
+//! Building and running the identity service through the service kit: the same code runs in its
+//! own binary, in `bourse dev`, in the bench and in tests.
 
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
-use bus::{Bus, RunningService, outbox::Relay};
+use bus::{
+    Bus, RunningService,
+    kit::{Database, Deps, Service},
+    outbox::Relay,
+};
 use chrono::Utc;
+use contracts::{Event, identity::UserRegistered};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -15,7 +20,6 @@ use crate::{config::Config, handlers, password::Passwords, store};
 const CLEANUP_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// What every handler gets.
-#[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
     pub bus: Bus,
@@ -29,14 +33,30 @@ pub struct App {
     service: RunningService,
     relay: Relay,
     db: PgPool,
+    passwords: Arc<Passwords>,
 }
 
-impl App {
-    /// Checks the configuration (refusing a missing or weak JWT secret unless
-    /// `--allow-weak-dev-secret`), then registers the `identity` service on the bus. `pool`
-    /// must be migrated with [`crate::MIGRATOR`] and bound to [`crate::SCHEMA`]; the streams
-    /// must be provisioned.
-    pub async fn build(config: Config, bus: Bus, pool: PgPool) -> anyhow::Result<Self> {
+impl Service for App {
+    const NAME: &'static str = "identity";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str = "Accounts, roles, sessions and the login audit";
+    const DATABASE: Option<Database> = Some(Database {
+        schema: crate::SCHEMA,
+        migrator: &crate::MIGRATOR,
+    });
+    /// So that a newcomer's first account in `bourse dev` can try everything, admin routes
+    /// included.
+    const DEV_DEFAULTS: &'static [(&'static str, &'static str)] = &[("first_user_admin", "true")];
+    type Config = Config;
+
+    /// Refuses a missing or weak JWT secret (unless `--allow-weak-dev-secret`) and lifetimes
+    /// that make no sense, before anything is connected.
+    fn check(config: &Config) -> anyhow::Result<()> {
+        config.signing_keys().map(drop)
+    }
+
+    /// Registers the `identity` service on the bus.
+    async fn build(config: Config, deps: Deps) -> anyhow::Result<Self> {
         let keys = config.signing_keys()?;
         if config.token.uses_dev_secret() {
             tracing::warn!(
@@ -48,31 +68,51 @@ impl App {
         if config.password_hashing != crate::PasswordHashing::OWASP {
             tracing::warn!(cost = ?config.password_hashing, "password hashing below OWASP's parameters: for tests only");
         }
-        bus.stream("IDENTITY")
+        deps.bus
+            .stream(UserRegistered::STREAM)
             .await
-            .context("the stream IDENTITY is missing; provision the streams")?;
-        let passwords = Passwords::new(config.password_hashing)?;
+            .with_context(|| {
+                format!(
+                    "the stream {} is missing; provision the streams",
+                    UserRegistered::STREAM
+                )
+            })?;
+        let passwords = Arc::new(Passwords::new(config.password_hashing)?);
         passwords.warm_up().await?;
+        let db = deps.db()?;
         let state = AppState {
-            db: pool.clone(),
-            bus: bus.clone(),
+            db: db.clone(),
+            bus: deps.bus.clone(),
             keys: Arc::new(keys),
-            passwords: Arc::new(passwords),
+            passwords: passwords.clone(),
             config: Arc::new(config),
         };
-        let relay = Relay::new(pool.clone(), bus.clone());
-        let service = register(&bus, state).await?;
+        let service = deps
+            .service::<Self>()
+            .state(Arc::new(state))
+            .endpoint(handlers::register::register)
+            .endpoint(handlers::session::login)
+            .endpoint(handlers::session::refresh)
+            .endpoint(handlers::session::logout)
+            .endpoint(handlers::user::get)
+            .endpoint(handlers::user::update)
+            .endpoint(handlers::user::delete)
+            .endpoint(handlers::admin::list)
+            .endpoint(handlers::admin::set_roles)
+            .start()
+            .await?;
         Ok(Self {
             service,
-            relay,
-            db: pool,
+            relay: Relay::new(db.clone(), deps.bus),
+            db,
+            passwords,
         })
     }
 
     /// Answers requests, publishes the outbox and deletes expired refresh tokens until
     /// `shutdown`; then stops taking requests, lets those in flight finish and drains the outbox
     /// once more, so what they wrote is published before the process ends.
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+    async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let background = CancellationToken::new();
         let relay = tokio::spawn(self.relay.clone().run(background.clone()));
         let cleanup = tokio::spawn(clean_up_expired_tokens(self.db.clone(), background.clone()));
@@ -95,6 +135,13 @@ impl App {
     }
 }
 
+impl App {
+    /// The service's password hasher: tests read its count of verifications.
+    pub fn passwords(&self) -> Arc<Passwords> {
+        self.passwords.clone()
+    }
+}
+
 async fn clean_up_expired_tokens(db: PgPool, stop: CancellationToken) {
     loop {
         tokio::select! {
@@ -110,50 +157,4 @@ async fn clean_up_expired_tokens(db: PgPool, stop: CancellationToken) {
             Err(err) => tracing::warn!(error = %err, "deleting expired refresh tokens failed"),
         }
     }
-}
-
-async fn register(bus: &Bus, state: AppState) -> anyhow::Result<RunningService> {
-    let s = state;
-    let service = bus
-        .service(
-            "identity",
-            env!("CARGO_PKG_VERSION"),
-            "Accounts, roles, sessions and the login audit",
-        )
-        .endpoint({
-            let s = s.clone();
-            move |ctx, req| handlers::register::register(s.clone(), ctx, req)
-        })
-        .endpoint({
-            let s = s.clone();
-            move |ctx, req| handlers::session::login(s.clone(), ctx, req)
-        })
-        .endpoint({
-            let s = s.clone();
-            move |ctx, req| handlers::session::refresh(s.clone(), ctx, req)
-        })
-        .endpoint({
-            let s = s.clone();
-            move |ctx, req| handlers::session::logout(s.clone(), ctx, req)
-        })
-        .endpoint({
-            let s = s.clone();
-            move |ctx, req| handlers::user::get(s.clone(), ctx, req)
-        })
-        .endpoint({
-            let s = s.clone();
-            move |ctx, req| handlers::user::update(s.clone(), ctx, req)
-        })
-        .endpoint({
-            let s = s.clone();
-            move |ctx, req| handlers::user::delete(s.clone(), ctx, req)
-        })
-        .endpoint({
-            let s = s.clone();
-            move |ctx, req| handlers::admin::list(s.clone(), ctx, req)
-        })
-        .endpoint(move |ctx, req| handlers::admin::set_roles(s.clone(), ctx, req))
-        .start()
-        .await?;
-    Ok(service)
 }

@@ -9,10 +9,10 @@ use crate::password::PasswordHashing;
 #[derive(Debug, Clone, clap::Args)]
 #[group(id = "identity")]
 pub struct Config {
-    /// The access-token keys, issuer and audience. Not flattened here: the process parses
-    /// `auth::TokenConfig` (`--jwt-*`) once and sets it, so that in `bourse dev` identity and the
-    /// gateway share one set of flags. Left unset, the service refuses to start.
-    #[arg(skip)]
+    /// The access-token keys, issuer and audience (`--jwt-*`). The gateway has the same flags;
+    /// in `bourse dev` they are declared once and both read them. Without a secret, the service
+    /// refuses to start.
+    #[command(flatten, next_help_heading = "Access tokens")]
     pub token: auth::TokenConfig,
 
     /// Lifetime of an access token (e.g. `15m`). Short, because it cannot be revoked.
@@ -86,18 +86,13 @@ mod tests {
     #[derive(Parser)]
     struct Cli {
         #[command(flatten)]
-        token: auth::TokenConfig,
-        #[command(flatten)]
         config: Config,
     }
 
     #[test]
     fn the_token_flags_are_parsed_beside_the_service_flags() {
-        let cli = Cli::parse_from(["identity", "--jwt-issuer", "me", "--first-user-admin"]);
-        let config = Config {
-            token: cli.token,
-            ..cli.config
-        };
+        let config =
+            Cli::parse_from(["identity", "--jwt-issuer", "me", "--first-user-admin"]).config;
         assert_eq!(config.token.jwt_issuer, "me");
         assert!(config.first_user_admin);
     }

@@ -33,8 +33,12 @@ pub enum IdentityError {
     Hashing(String),
     #[error("token keys: {0}")]
     Keys(#[from] auth::KeyError),
+    /// Stored data the code cannot read (a role it does not know, a malformed hash).
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// An invariant the code relies on did not hold: a bug.
+    #[error("unexpected: {0}")]
+    Unexpected(&'static str),
 }
 
 impl IdentityError {
@@ -64,7 +68,8 @@ impl From<IdentityError> for ServiceError {
             IdentityError::Outbox(_)
             | IdentityError::Hashing(_)
             | IdentityError::Keys(_)
-            | IdentityError::Corrupt(_) => ServiceError::internal(err),
+            | IdentityError::Corrupt(_)
+            | IdentityError::Unexpected(_) => ServiceError::internal(err),
         }
     }
 }

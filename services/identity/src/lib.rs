@@ -15,11 +15,12 @@
 //!
 //! Modules:
 //! - [`config`]: flags and environment.
-//! - [`app`]: [`App::build`] / [`App::run_until_stopped`], shared by the binary, `bourse dev`
-//!   and the tests; also runs the outbox relay and the expired-token clean-up.
+//! - [`app`]: [`App`], the service as the service kit starts it (`bus::kit::Service`) in its
+//!   binary, `bourse dev`, the bench and the tests; also runs the outbox relay and the
+//!   expired-token clean-up.
 //! - [`handlers`]: one file per resource: registration, sessions, users, admin requests.
 //! - [`store`]: sqlx queries, one file per table.
-//! - [`domain`]: pure rules, no IO: email, name and password checks, roles, pagination.
+//! - [`domain`]: pure rules, no IO: email, name and password checks, roles, and roles.
 //! - [`password`]: argon2id hashing off the async runtime, bounded in memory.
 //! - [`error`]: [`IdentityError`] and its mapping to the bus catalogue.
 

@@ -4,13 +4,16 @@
 //! on `spawn_blocking` threads, at most one per core at a time: a burst of logins queues here
 //! instead of stalling the runtime or allocating 19 MiB per request in flight.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
 
 use argon2::{
     Algorithm, Argon2, Params, Version,
     password_hash::{self, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
 };
-use contracts::identity::Secret;
+use contracts::Secret;
 use tokio::sync::{OnceCell, Semaphore};
 
 use crate::error::IdentityError;
@@ -51,6 +54,9 @@ pub struct Passwords {
     /// A hash of nothing anyone knows, verified against when a login names an unknown email so
     /// that it takes as long as a wrong password.
     dummy: OnceCell<String>,
+    /// argon2 verifications run so far: a login's cost in work rather than in wall-clock time,
+    /// which tests compare.
+    verifications: AtomicU64,
 }
 
 impl Passwords {
@@ -62,6 +68,7 @@ impl Passwords {
             argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
             permits: Arc::new(Semaphore::new(cores)),
             dummy: OnceCell::new(),
+            verifications: AtomicU64::new(0),
         })
     }
 
@@ -100,6 +107,7 @@ impl Passwords {
         };
         let argon2 = self.argon2.clone();
         let password = password.clone();
+        self.verifications.fetch_add(1, Ordering::Relaxed);
         let matches = self
             .blocking(move || {
                 let parsed = PasswordHash::new(&stored)
@@ -112,6 +120,11 @@ impl Passwords {
             })
             .await?;
         Ok(matches && known)
+    }
+
+    /// How many argon2 verifications ran, against real hashes and the dummy alike.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 
     async fn dummy_hash(&self) -> Result<&str, IdentityError> {
@@ -172,6 +185,23 @@ mod tests {
                 .await
                 .unwrap()
         );
+    }
+
+    /// The part of a PHC string that sets the work: algorithm, version and cost.
+    fn cost_of(phc: &str) -> String {
+        phc.split('$').take(4).collect::<Vec<_>>().join("$")
+    }
+
+    #[tokio::test]
+    async fn the_dummy_hash_costs_exactly_what_a_real_one_does() {
+        let passwords = Passwords::new(PasswordHashing::OWASP).unwrap();
+        let real = passwords
+            .hash(&Secret::new("a real password"))
+            .await
+            .unwrap();
+        let dummy = passwords.dummy_hash().await.unwrap();
+        assert_eq!(cost_of(dummy), cost_of(&real));
+        assert_eq!(cost_of(&real), "$argon2id$v=19$m=19456,t=2,p=1");
     }
 
     #[tokio::test]

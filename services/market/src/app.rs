@@ -1,11 +1,15 @@
-//! Building and running the market service: the same code runs in its own binary, in
-//! `bourse dev` and in tests.
+//! Building and running the market service through the service kit: the same code runs in its
+//! own binary, in `bourse dev`, in the bench and in tests.
 
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
-use async_nats::jetstream::kv;
-use bus::{Bus, RunningService};
+use bus::{
+    Bus, RunningService,
+    kit::{Database, Deps, Service},
+    kv::Kv,
+};
+use contracts::market::Quotes;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -17,13 +21,13 @@ use crate::{
     quote_book::QuoteBook,
 };
 
-/// What every handler gets.
+/// What every handler and feed gets.
 #[derive(Clone)]
 pub struct AppState {
     pub db: PgPool,
     pub bus: Bus,
     /// The KV bucket `quotes`: latest quote per symbol.
-    pub quotes: kv::Store,
+    pub quotes: Kv<Quotes>,
     /// Present when an Alpha Vantage key is configured.
     pub alpha_vantage: Option<Arc<AlphaVantage>>,
     /// The bucket's contents in memory; the fast path of `quote.get`.
@@ -43,17 +47,36 @@ pub struct App {
     state: AppState,
 }
 
-impl App {
-    /// Registers the `market` service on the bus. `pool` must be migrated with
-    /// [`crate::MIGRATOR`]; the streams and the `quotes` bucket must be provisioned.
-    pub async fn build(config: Config, bus: Bus, pool: PgPool) -> anyhow::Result<Self> {
-        let quotes = bus
-            .kv("quotes")
+impl Service for App {
+    const NAME: &'static str = "market";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str =
+        "Symbols, latest quotes, daily price history and the price feed";
+    const DATABASE: Option<Database> = Some(Database {
+        schema: crate::SCHEMA,
+        migrator: &crate::MIGRATOR,
+    });
+    type Config = Config;
+
+    fn check(config: &Config) -> anyhow::Result<()> {
+        if config.effective_feed() == FeedKind::AlphaVantage
+            && config.alpha_vantage_api_key.is_none()
+        {
+            anyhow::bail!("--price-feed alpha-vantage needs ALPHA_VANTAGE_API_KEY");
+        }
+        Ok(())
+    }
+
+    /// Registers the `market` service on the bus and prepares the feed.
+    async fn build(config: Config, deps: Deps) -> anyhow::Result<Self> {
+        let quotes = deps
+            .bus
+            .bucket::<Quotes>()
             .await
             .context("the KV bucket `quotes` is missing; provision the streams")?;
         let alpha_vantage = match &config.alpha_vantage_api_key {
             Some(key) => {
-                let mut av = AlphaVantageConfig::new(key.clone());
+                let mut av = AlphaVantageConfig::new(key.expose());
                 av.base_url = config.alpha_vantage_url.clone();
                 av.requests_per_minute = config.alpha_vantage_requests_per_minute;
                 Some(Arc::new(
@@ -63,8 +86,8 @@ impl App {
             None => None,
         };
         let state = AppState {
-            db: pool,
-            bus: bus.clone(),
+            db: deps.db()?,
+            bus: deps.bus.clone(),
             quotes,
             alpha_vantage,
             quote_book: Arc::default(),
@@ -78,12 +101,19 @@ impl App {
             (FeedKind::AlphaVantage, Some(provider)) => Some(Feed::AlphaVantage(Box::new(
                 AlphaVantageFeed::new(state.clone(), provider.clone()),
             ))),
-            (FeedKind::AlphaVantage, None) => {
-                anyhow::bail!("--price-feed alpha-vantage needs ALPHA_VANTAGE_API_KEY")
-            }
-            (FeedKind::Off | FeedKind::Auto, _) => None,
+            (FeedKind::AlphaVantage | FeedKind::Off | FeedKind::Auto, _) => None,
         };
-        let service = register(&bus, state.clone()).await?;
+        let service = deps
+            .service::<Self>()
+            .state(Arc::new(state.clone()))
+            .endpoint(handlers::symbol::search)
+            .endpoint(handlers::symbol::get)
+            .endpoint(handlers::symbol::create)
+            .endpoint(handlers::quote::get)
+            .endpoint(handlers::history::get)
+            .endpoint(handlers::history::import)
+            .start()
+            .await?;
         Ok(Self {
             service,
             feed,
@@ -92,7 +122,7 @@ impl App {
     }
 
     /// Answers requests and runs the feed until `shutdown`, then stops both gracefully.
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+    async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let feed = self.feed.map(|feed| {
             let token = shutdown.child_token();
             match feed {
@@ -116,36 +146,9 @@ impl App {
     }
 }
 
-async fn register(bus: &Bus, state: AppState) -> anyhow::Result<RunningService> {
-    let s = state;
-    let service = bus
-        .service(
-            "market",
-            env!("CARGO_PKG_VERSION"),
-            "Symbols, latest quotes, daily price history and the price feed",
-        )
-        .endpoint({
-            let s = s.clone();
-            move |ctx, req| handlers::symbol::search(s.clone(), ctx, req)
-        })
-        .endpoint({
-            let s = s.clone();
-            move |ctx, req| handlers::symbol::get(s.clone(), ctx, req)
-        })
-        .endpoint({
-            let s = s.clone();
-            move |ctx, req| handlers::symbol::create(s.clone(), ctx, req)
-        })
-        .endpoint({
-            let s = s.clone();
-            move |ctx, req| handlers::quote::get(s.clone(), ctx, req)
-        })
-        .endpoint({
-            let s = s.clone();
-            move |ctx, req| handlers::history::get(s.clone(), ctx, req)
-        })
-        .endpoint(move |ctx, req| handlers::history::import(s.clone(), ctx, req))
-        .start()
-        .await?;
-    Ok(service)
+impl App {
+    /// What the handlers share: tests and the bench drive a feed step by step with it.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
 }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use contracts::Secret;
+
 /// Which price feed this instance runs. Run exactly one feed per deployment: scale the request
 /// handling out with `--price-feed off` on the extra instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -32,8 +34,9 @@ pub struct Config {
     pub feed_seed: Option<u64>,
 
     /// Alpha Vantage API key; enables the Alpha Vantage feed, symbol search and history backfill.
+    /// A `Secret`: the config's `Debug` (and so any log of it) never shows it.
     #[arg(long, env = "ALPHA_VANTAGE_API_KEY", hide_env_values = true)]
-    pub alpha_vantage_api_key: Option<String>,
+    pub alpha_vantage_api_key: Option<Secret>,
 
     /// Alpha Vantage base URL (tests point it at a local server).
     #[arg(long, env = "BOURSE_ALPHA_VANTAGE_URL", default_value = crate::alpha_vantage::AlphaVantageConfig::DEFAULT_BASE_URL)]
@@ -68,5 +71,21 @@ impl Config {
             (FeedKind::Auto, false) => FeedKind::Simulated,
             (other, _) => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_the_api_key() {
+        let config = Config {
+            alpha_vantage_api_key: Some(Secret::new("AV-KEY-1234")),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("AV-KEY-1234"), "{shown}");
+        assert_eq!(config.effective_feed(), FeedKind::Off);
     }
 }

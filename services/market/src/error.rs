@@ -13,18 +13,16 @@ pub enum MarketError {
     NoQuote(Ticker),
     #[error("symbol {0} already exists")]
     SymbolExists(Ticker),
-    #[error("{0}")]
-    Invalid(String),
     #[error(transparent)]
     History(#[from] HistoryError),
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("NATS: {0}")]
     Bus(#[from] bus::BusError),
+    /// A row the schema's constraints let through but the contract types refuse: the schema
+    /// and the code disagree.
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
-    #[error("quote store: {0}")]
-    Kv(String),
     #[error("alpha vantage: {0}")]
     AlphaVantage(#[from] AlphaVantageError),
 }
@@ -36,13 +34,10 @@ impl From<MarketError> for ServiceError {
                 ServiceError::not_found(err.to_string())
             }
             MarketError::SymbolExists(_) => ServiceError::conflict(err.to_string()),
-            MarketError::Invalid(_) | MarketError::History(_) => {
-                ServiceError::validation(err.to_string())
-            }
+            MarketError::History(_) => ServiceError::validation(err.to_string()),
             MarketError::Db(db) => ServiceError::from(db),
             MarketError::Corrupt(_) => ServiceError::internal(err),
             MarketError::Bus(bus) => ServiceError::from(bus),
-            MarketError::Kv(_) => ServiceError::unavailable("the quote store is unavailable", err),
             MarketError::AlphaVantage(_) => {
                 ServiceError::unavailable("the market data provider is unavailable", err)
             }

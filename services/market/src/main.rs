@@ -1,36 +1,5 @@
-//! The market service as its own process.
+//! The market service as its own process: flags, logging and start-up are the service kit's.
 
-use clap::Parser;
-use tokio_util::sync::CancellationToken;
-
-/// Bourse market service: symbols, quotes, price history and the price feed.
-#[derive(Debug, Parser)]
-#[command(version)]
-struct Cli {
-    #[command(flatten)]
-    nats: bus::NatsArgs,
-    /// Postgres URL; the service uses its own schema `market` in it.
-    #[arg(
-        long,
-        env = "BOURSE_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/bourse"
-    )]
-    database_url: String,
-    #[command(flatten)]
-    market: market::Config,
-}
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    telemetry::init("info", telemetry::LogFormat::from_env());
-    let bus = cli.nats.connect("market").await?;
-    bus::provision::ensure_all(&bus, cli.nats.replicas()).await?;
-    let pool =
-        bus::pg::connect_and_migrate(&cli.database_url, market::SCHEMA, &market::MIGRATOR, 10)
-            .await?;
-    let app = market::App::build(cli.market, bus, pool).await?;
-    let shutdown = CancellationToken::new();
-    tokio::spawn(bus::shutdown_on_signal(shutdown.clone()));
-    app.run_until_stopped(shutdown).await
+fn main() -> anyhow::Result<()> {
+    bus::kit::main::<market::App>()
 }

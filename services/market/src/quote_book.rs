@@ -12,39 +12,37 @@ use std::{
     time::Duration,
 };
 
-use async_nats::jetstream::kv::{self, Operation};
-use contracts::market::Quote;
+use bus::kv::{Change, Kv};
+use contracts::market::{Quote, Quotes, Ticker};
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Default)]
 pub struct QuoteBook {
-    latest: RwLock<HashMap<String, Quote>>,
+    latest: RwLock<HashMap<Ticker, Quote>>,
 }
 
 impl QuoteBook {
     /// The latest quote of `symbol` as last seen on the bucket.
-    pub fn get(&self, symbol: &str) -> Option<Quote> {
+    pub fn get(&self, symbol: &Ticker) -> Option<Quote> {
         self.latest.read().ok()?.get(symbol).cloned()
     }
 
-    fn apply(&self, entry: &kv::Entry) {
+    fn apply(&self, change: Change<Quotes>) {
         let Ok(mut latest) = self.latest.write() else {
             return;
         };
-        match entry.operation {
-            Operation::Put => match serde_json::from_slice::<Quote>(&entry.value) {
-                Ok(quote) => {
-                    latest.insert(entry.key.clone(), quote);
-                }
-                Err(err) => {
-                    // Leave the key out: a read falls back to the bucket and reports it.
-                    latest.remove(&entry.key);
-                    tracing::warn!(key = %entry.key, error = %err, "undecodable quote in the bucket");
-                }
-            },
-            Operation::Delete | Operation::Purge => {
-                latest.remove(&entry.key);
+        match change {
+            Change::Put(symbol, quote) => {
+                latest.insert(symbol, quote);
+            }
+            Change::Deleted(symbol) => {
+                latest.remove(&symbol);
+            }
+            Change::Undecodable(symbol, err) => {
+                // Leave the key out: a read falls back to the bucket and reports it.
+                latest.remove(&symbol);
+                tracing::warn!(%symbol, error = %err, "undecodable quote in the bucket");
             }
         }
     }
@@ -57,23 +55,29 @@ impl QuoteBook {
 
     /// Follows `quotes` until `shutdown`: first the latest value of every key, then each change.
     /// A broken watch is started again after a pause; meanwhile the book is empty.
-    pub async fn follow(self: Arc<Self>, quotes: kv::Store, shutdown: CancellationToken) {
+    pub async fn follow(self: Arc<Self>, quotes: Kv<Quotes>, shutdown: CancellationToken) {
         loop {
-            match quotes.watch_with_history(">").await {
-                Ok(mut watch) => loop {
-                    let next = tokio::select! {
-                        () = shutdown.cancelled() => return,
-                        next = watch.next() => next,
-                    };
-                    match next {
-                        Some(Ok(entry)) => self.apply(&entry),
-                        Some(Err(err)) => {
-                            tracing::warn!(error = %err, "watching the quotes bucket failed");
-                            break;
+            match quotes.watch_all().await {
+                Ok(watch) => {
+                    tokio::pin!(watch);
+                    loop {
+                        let next = tokio::select! {
+                            () = shutdown.cancelled() => return,
+                            next = watch.next() => next,
+                        };
+                        match next {
+                            Some(Ok(change)) => self.apply(change),
+                            Some(Err(bus::BusError::Decode { subject, source })) => {
+                                tracing::warn!(key = %subject, error = %source, "a key that is no ticker in the quotes bucket");
+                            }
+                            Some(Err(err)) => {
+                                tracing::warn!(error = %err, "watching the quotes bucket failed");
+                                break;
+                            }
+                            None => break,
                         }
-                        None => break,
                     }
-                },
+                }
                 Err(err) => tracing::warn!(error = %err, "cannot watch the quotes bucket"),
             }
             self.clear();

@@ -7,7 +7,7 @@ use std::{
 
 use bus::{
     RequestContext,
-    consumer::{ConsumerSpec, Delivery, DurableConsumer, Handled, HandlerError},
+    consumer::{ConsumerSpec, Delivery, DurableConsumer, HandlerError},
 };
 use testkit::TestEnv;
 
@@ -50,7 +50,7 @@ async fn handled_events_are_acked_once_and_not_seen_again() {
             seen.lock()
                 .unwrap()
                 .push((delivery.event.n, delivery.subject));
-            Ok::<_, HandlerError>(Handled::Done)
+            Ok::<_, HandlerError>(())
         }
     };
 
@@ -95,7 +95,7 @@ async fn a_failed_event_is_redelivered_and_then_handled() {
             if delivery.delivered == 1 {
                 Err(HandlerError::Retry("database down".into()))
             } else {
-                Ok(Handled::Done)
+                Ok(())
             }
         }
     };
@@ -138,7 +138,7 @@ async fn a_poison_event_is_parked_and_does_not_block_the_next() {
         let handled = handled.clone();
         async move {
             handled.lock().unwrap().push(delivery.event.n);
-            Ok::<_, HandlerError>(Handled::Done)
+            Ok::<_, HandlerError>(())
         }
     };
 
@@ -179,7 +179,7 @@ async fn an_event_that_keeps_failing_is_parked_after_max_deliver() {
         let attempts = attempts.clone();
         async move {
             *attempts.lock().unwrap() += 1;
-            Err::<Handled, _>(HandlerError::Retry("always fails".into()))
+            Err::<(), _>(HandlerError::Retry("always fails".into()))
         }
     };
 

@@ -15,18 +15,20 @@ fn validator(file: &str) -> jsonschema::Validator {
         .unwrap()
 }
 
+async fn echo(_: &(), _ctx: RequestContext, req: Echo) -> Result<Echoed, ServiceError> {
+    if req.text == "fail" {
+        return Err(ServiceError::validation("refused"));
+    }
+    Ok(Echoed {
+        text: req.text,
+        correlation_id: String::new(),
+        user_id: None,
+    })
+}
+
 async fn start(bus: &bus::Bus) -> bus::RunningService {
     bus.service("echo", "0.1.0", "Echo for discovery tests")
-        .endpoint(|_ctx: RequestContext, req: Echo| async move {
-            if req.text == "fail" {
-                return Err(ServiceError::validation("refused"));
-            }
-            Ok(Echoed {
-                text: req.text,
-                correlation_id: String::new(),
-                user_id: None,
-            })
-        })
+        .endpoint(echo)
         .start()
         .await
         .unwrap()

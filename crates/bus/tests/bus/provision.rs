@@ -34,7 +34,7 @@ async fn provisioning_creates_every_stream_with_prefixed_names_and_subjects() {
         .config
         .clone();
     assert!(portfolio.deny_delete && portfolio.deny_purge);
-    bus.kv("quotes").await.unwrap();
+    bus.bucket::<contracts::market::Quotes>().await.unwrap();
 }
 
 #[tokio::test]

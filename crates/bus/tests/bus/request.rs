@@ -8,28 +8,46 @@ use uuid::Uuid;
 
 use crate::fixtures::{Echo, Echoed};
 
+/// A stateless handler: its state is `()`.
+async fn echo(_: &(), ctx: RequestContext, req: Echo) -> Result<Echoed, ServiceError> {
+    if req.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(req.delay_ms)).await;
+    }
+    match req.text.as_str() {
+        "missing" => Err(ServiceError::not_found("no such thing")
+            .with_details(serde_json::json!({"field": "text"}))),
+        "boom" => Err(ServiceError::internal(std::io::Error::other(
+            "secret internals",
+        ))),
+        _ => Ok(Echoed {
+            text: req.text,
+            correlation_id: ctx.correlation_id,
+            user_id: ctx.actor.map(|a| a.user_id),
+        }),
+    }
+}
+
 async fn start_echo(bus: &Bus) -> bus::RunningService {
     bus.service("echo", "1.2.3", "Echoes text back")
-        .endpoint(|ctx: RequestContext, req: Echo| async move {
-            if req.delay_ms > 0 {
-                tokio::time::sleep(Duration::from_millis(req.delay_ms)).await;
-            }
-            match req.text.as_str() {
-                "missing" => Err(ServiceError::not_found("no such thing")
-                    .with_details(serde_json::json!({"field": "text"}))),
-                "boom" => Err(ServiceError::internal(std::io::Error::other(
-                    "secret internals",
-                ))),
-                _ => Ok(Echoed {
-                    text: req.text,
-                    correlation_id: ctx.correlation_id,
-                    user_id: ctx.actor.map(|a| a.user_id),
-                }),
-            }
-        })
+        .endpoint(echo)
         .start()
         .await
         .unwrap()
+}
+
+/// A handler with state: it signals when a request arrived, then takes its time.
+async fn slow_echo(
+    started: &tokio::sync::Notify,
+    _ctx: RequestContext,
+    req: Echo,
+) -> Result<Echoed, ServiceError> {
+    started.notify_one();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Ok(Echoed {
+        text: req.text,
+        correlation_id: String::new(),
+        user_id: None,
+    })
 }
 
 #[tokio::test]
@@ -297,21 +315,10 @@ async fn stopping_a_service_waits_for_requests_in_flight() {
     let env = TestEnv::new().await;
     let bus = env.bus().await;
     let started = std::sync::Arc::new(tokio::sync::Notify::new());
-    let signal = started.clone();
     let service = bus
         .service("echo", "1.0.0", "slow echo")
-        .endpoint(move |_ctx: RequestContext, req: Echo| {
-            let signal = signal.clone();
-            async move {
-                signal.notify_one();
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                Ok::<_, ServiceError>(Echoed {
-                    text: req.text,
-                    correlation_id: String::new(),
-                    user_id: None,
-                })
-            }
-        })
+        .state(started.clone())
+        .endpoint(slow_echo)
         .start()
         .await
         .unwrap();

@@ -17,7 +17,7 @@ async fn publish_price(bus: &Bus, symbol: &str, cents: i64) -> PriceUpdated {
         occurred_at: Utc::now(),
         symbol: Ticker::parse(symbol).unwrap(),
         price: Decimal::new(cents, 2),
-        currency: "USD".into(),
+        currency: contracts::Currency::parse("USD").unwrap(),
         source: QuoteSource::Simulated,
     };
     bus.publish_event(&RequestContext::new(), &event)

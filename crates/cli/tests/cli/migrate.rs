@@ -28,12 +28,12 @@ async fn migrate_creates_the_market_tables_and_the_streams() {
             .unwrap();
     assert!(closes > 0);
     let bus = env.bus().await;
-    for stream in ["PRICES", "PORTFOLIO", "IDENTITY"] {
+    for stream in bus::provision::STREAMS.iter().map(|(name, _)| *name) {
         bus.stream(stream)
             .await
             .unwrap_or_else(|err| panic!("{stream} was not provisioned: {err}"));
     }
-    bus.kv("quotes")
+    bus.bucket::<contracts::market::Quotes>()
         .await
         .expect("the quotes bucket was provisioned");
 }

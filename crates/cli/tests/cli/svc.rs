@@ -6,15 +6,17 @@ use testkit::TestEnv;
 
 use crate::helpers::{bourse, output_of, stdout_of};
 
+async fn no_quote(_: &(), _ctx: RequestContext, request: GetQuote) -> Result<Quote, ServiceError> {
+    Err(ServiceError::not_found(format!(
+        "no quote for {}",
+        request.symbol
+    )))
+}
+
 /// A service that answers every quote request with `not_found`.
 async fn start_quote_service(bus: &Bus, name: &str) -> bus::RunningService {
     bus.service(name, "9.9.9", "answers no quote")
-        .endpoint(|_ctx, request: GetQuote| async move {
-            Err::<Quote, _>(ServiceError::not_found(format!(
-                "no quote for {}",
-                request.symbol
-            )))
-        })
+        .endpoint(no_quote)
         .start()
         .await
         .unwrap()
@@ -33,19 +35,19 @@ async fn instance_id(bus: &Bus, name: &str) -> String {
 async fn svc_ls_lists_a_running_service_of_this_deployment_only() {
     let env = TestEnv::new().await;
     let bus = env.bus().await;
-    let _ours = start_quote_service(&bus, "quotes").await;
+    let _ours = start_quote_service(&bus, "quoter").await;
     let other_prefix = Prefix::new(&format!("{}x", env.prefix)).unwrap();
     let other = Bus::connect(BusConfig::new(&env.nats_url, other_prefix, "other"))
         .await
         .unwrap();
     let _theirs = start_quote_service(&other, "elsewhere").await;
-    let id = instance_id(&bus, "quotes").await;
+    let id = instance_id(&bus, "quoter").await;
 
     let out = stdout_of(bourse(&env).args(["svc", "ls"])).await;
 
     let row = out
         .lines()
-        .find(|line| line.contains("quotes"))
+        .find(|line| line.contains("quoter"))
         .unwrap_or_else(|| panic!("no row:\n{out}"));
     for cell in ["9.9.9", " 1 ", id.as_str()] {
         assert!(row.contains(cell), "{cell:?} missing in {row:?}");
@@ -63,18 +65,18 @@ async fn svc_ls_lists_a_running_service_of_this_deployment_only() {
         .iter()
         .map(|ping| ping["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["quotes"]);
+    assert_eq!(names, ["quoter"]);
 }
 
 #[tokio::test]
 async fn svc_info_shows_endpoints_with_their_subjects() {
     let env = TestEnv::new().await;
     let bus = env.bus().await;
-    let _service = start_quote_service(&bus, "quotes").await;
+    let _service = start_quote_service(&bus, "quoter").await;
 
-    let out = stdout_of(bourse(&env).args(["svc", "info", "quotes"])).await;
+    let out = stdout_of(bourse(&env).args(["svc", "info", "quoter"])).await;
 
-    assert!(out.starts_with("quotes 9.9.9"), "{out}");
+    assert!(out.starts_with("quoter 9.9.9"), "{out}");
     assert!(out.contains("description: answers no quote"), "{out}");
     let row = out
         .lines()
@@ -90,7 +92,7 @@ async fn svc_info_shows_endpoints_with_their_subjects() {
 async fn svc_stats_count_requests_and_errors_per_endpoint() {
     let env = TestEnv::new().await;
     let bus = env.bus().await;
-    let _service = start_quote_service(&bus, "quotes").await;
+    let _service = start_quote_service(&bus, "quoter").await;
     let request = GetQuote {
         symbol: Ticker::parse("ZZZ").unwrap(),
     };
@@ -100,7 +102,7 @@ async fn svc_stats_count_requests_and_errors_per_endpoint() {
         .unwrap_err();
     assert_eq!(err.code(), bus::ErrorCode::NotFound);
 
-    let out = stdout_of(bourse(&env).args(["svc", "stats", "quotes"])).await;
+    let out = stdout_of(bourse(&env).args(["svc", "stats", "quoter"])).await;
 
     let row = out
         .lines()

@@ -4,7 +4,10 @@ use std::{process::Stdio, time::Duration};
 
 use auth::TokenConfig;
 use bus::RequestContext;
-use contracts::identity::{ClientInfo, Login, Role};
+use contracts::{
+    Event,
+    identity::{ClientInfo, Login, Role, UserRegistered},
+};
 use testkit::TestEnv;
 use tokio::io::AsyncWriteExt;
 
@@ -52,20 +55,12 @@ async fn user_create_admin_makes_an_account_that_can_log_in_as_admin() {
     assert!(out.contains("registered event is published"), "{out}");
 
     // The event is in the stream before identity ever ran.
-    let mut stream = bus.stream("IDENTITY").await.unwrap();
+    let mut stream = bus.stream(UserRegistered::STREAM).await.unwrap();
     assert_eq!(stream.info().await.unwrap().state.messages, 1);
 
     // The identity service lets the account in, as an admin.
-    let pool =
-        bus::pg::connect_and_migrate(&env.database_url, identity::SCHEMA, &identity::MIGRATOR, 2)
-            .await
-            .unwrap();
     let config = identity::Config::new(TokenConfig::hs256(SECRET));
-    let app = identity::App::build(config, bus.clone(), pool)
-        .await
-        .unwrap();
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let identity = testkit::run(env.start::<identity::App>(config).await);
     let session = bus
         .request(
             &RequestContext::new(),
@@ -78,7 +73,7 @@ async fn user_create_admin_makes_an_account_that_can_log_in_as_admin() {
         .await
         .expect("the admin logs in");
     assert!(session.user.roles.contains(&Role::Admin));
-    shutdown.cancel();
+    identity.stop().await;
 }
 
 #[tokio::test]

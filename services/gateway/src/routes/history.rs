@@ -6,15 +6,17 @@ use axum::{
     extract::{FromRequest, Request, State},
     http::header,
 };
+use bus::ServiceError;
 use chrono::NaiveDate;
-use contracts::market::{
-    DailyClose, GetPriceHistory, HistoryData, HistoryImported, ImportPriceHistory, PriceHistory,
+use contracts::{
+    DateRange,
+    market::{
+        DailyClose, GetPriceHistory, HistoryData, HistoryImported, ImportPriceHistory, PriceHistory,
+    },
 };
 use serde::Deserialize;
-use serde_json::error::Category;
 use utoipa::{IntoParams, ToSchema};
 
-use super::MARKET;
 use crate::{
     app::AppState,
     context::Ctx,
@@ -24,27 +26,24 @@ use crate::{
     openapi::ErrorEnvelope,
 };
 
-/// Date range of a history read; both ends inclusive and optional.
+/// Date range of a history read, as the client sent it; both ends inclusive and optional, the
+/// rule ([`DateRange`]) the contract's.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct RangeParams {
     /// First day, `YYYY-MM-DD`.
     from: Option<NaiveDate>,
-    /// Last day, `YYYY-MM-DD`.
+    /// Last day, `YYYY-MM-DD`, not before `from`.
     to: Option<NaiveDate>,
 }
 
 /// Daily closes of a symbol, oldest first.
 #[utoipa::path(
     get, path = "/api/v1/stocks/{symbol}/history", tag = "stocks",
-    params(("symbol" = String, Path, description = "Ticker, e.g. AAPL (case-insensitive)"), RangeParams),
+    params(SymbolPath, RangeParams),
     responses(
         (status = 200, description = "Closes in the range", body = Envelope<PriceHistory>),
-        (status = 400, description = "A date is not YYYY-MM-DD", body = ErrorEnvelope),
         (status = 404, description = "Unknown symbol", body = ErrorEnvelope),
-        (status = 422, description = "Not a valid ticker, or `from` after `to`", body = ErrorEnvelope),
-        (status = 503, description = "The market service is not running", body = ErrorEnvelope),
-        (status = 504, description = "The market service did not answer in time", body = ErrorEnvelope),
     )
 )]
 pub(crate) async fn get(
@@ -53,19 +52,11 @@ pub(crate) async fn get(
     SymbolPath(symbol): SymbolPath,
     ApiQuery(range): ApiQuery<RangeParams>,
 ) -> ApiResult<Reply<PriceHistory>> {
-    if let (Some(from), Some(to)) = (range.from, range.to)
-        && from > to
-    {
-        return Err(ApiError::validation(format!(
-            "from ({from}) is after to ({to})"
-        )));
-    }
     let request = GetPriceHistory {
         symbol,
-        from: range.from,
-        to: range.to,
+        range: DateRange::new(range.from, range.to)?,
     };
-    super::forward(&state, &ctx, MARKET, &request).await
+    super::forward(&state, &ctx, &request).await
 }
 
 /// The JSON form of an import.
@@ -80,7 +71,7 @@ pub(crate) struct ClosesBody {
 #[utoipa::path(
     post, path = "/api/v1/stocks/{symbol}/history", tag = "stocks",
     security(("bearer" = [])),
-    params(("symbol" = String, Path, description = "Ticker, e.g. AAPL (case-insensitive)")),
+    params(SymbolPath),
     request_body(
         description = "Closes as JSON, or a CSV file with a `date,close` header",
         content(
@@ -90,15 +81,11 @@ pub(crate) struct ClosesBody {
     ),
     responses(
         (status = 200, description = "Rows written", body = Envelope<HistoryImported>),
-        (status = 401, description = "No valid access token", body = ErrorEnvelope),
-        (status = 403, description = "Not an admin", body = ErrorEnvelope),
         (status = 400, description = "Malformed JSON, or CSV that is not UTF-8", body = ErrorEnvelope),
+        (status = 403, description = "Not an admin", body = ErrorEnvelope),
         (status = 404, description = "Unknown symbol", body = ErrorEnvelope),
-        (status = 413, description = "The body is over the limit", body = ErrorEnvelope),
         (status = 415, description = "Neither application/json nor text/csv", body = ErrorEnvelope),
         (status = 422, description = "A row is invalid (the message names it)", body = ErrorEnvelope),
-        (status = 503, description = "The market service is not running", body = ErrorEnvelope),
-        (status = 504, description = "The market service did not answer in time", body = ErrorEnvelope),
     )
 )]
 pub(crate) async fn import(
@@ -108,7 +95,7 @@ pub(crate) async fn import(
     HistoryBody(data): HistoryBody,
 ) -> ApiResult<Reply<HistoryImported>> {
     let request = ImportPriceHistory { symbol, data };
-    super::forward(&state, &ctx, MARKET, &request).await
+    super::forward(&state, &ctx, &request).await
 }
 
 /// The import body, by content type. The type is checked before the body is read, so a wrong
@@ -132,7 +119,7 @@ impl<S: Send + Sync> FromRequest<S> for HistoryBody {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         let format = format_of(content_type).ok_or_else(|| {
-            ApiError::unsupported_media_type("send the history as application/json or text/csv")
+            ServiceError::unsupported_media_type("send the history as application/json or text/csv")
         })?;
         let body = Bytes::from_request(request, state).await?;
         let data = match format {
@@ -165,15 +152,11 @@ fn format_of(content_type: &str) -> Option<Format> {
     }
 }
 
-fn parse_closes(body: &[u8]) -> Result<Vec<DailyClose>, ApiError> {
-    let parsed: ClosesBody = serde_json::from_slice(body).map_err(|err| match err.classify() {
-        Category::Data => ApiError::validation(err.to_string()),
-        Category::Syntax | Category::Eof | Category::Io => {
-            ApiError::bad_request(format!("malformed JSON: {err}"))
-        }
-    })?;
+fn parse_closes(body: &[u8]) -> Result<Vec<DailyClose>, ServiceError> {
+    let parsed: ClosesBody =
+        serde_json::from_slice(body).map_err(|err| ServiceError::undecodable(&err))?;
     if parsed.closes.len() > ImportPriceHistory::MAX_ROWS {
-        return Err(ApiError::validation(format!(
+        return Err(ServiceError::validation(format!(
             "{} rows is more than {} per import; split the history",
             parsed.closes.len(),
             ImportPriceHistory::MAX_ROWS
@@ -182,9 +165,9 @@ fn parse_closes(body: &[u8]) -> Result<Vec<DailyClose>, ApiError> {
     Ok(parsed.closes)
 }
 
-fn parse_csv(body: Bytes) -> Result<String, ApiError> {
+fn parse_csv(body: Bytes) -> Result<String, ServiceError> {
     String::from_utf8(body.to_vec()).map_err(|err| {
-        ApiError::bad_request(format!(
+        ServiceError::bad_request(format!(
             "the CSV body is not UTF-8 (byte {})",
             err.utf8_error().valid_up_to()
         ))

@@ -10,7 +10,7 @@ mod stocks;
 mod users;
 
 use bus::RequestContext;
-use contracts::Request;
+use contracts::{Request, identity::Login, market::GetQuote};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
@@ -19,11 +19,11 @@ use crate::{
     error::{ApiError, ApiResult},
 };
 
-/// The market service answers everything under `/api/v1/stocks`.
-pub(crate) const MARKET: &str = "market";
-
-/// The identity service answers `/api/v1/auth` and `/api/v1/users`.
-pub(crate) const IDENTITY: &str = "identity";
+/// The services the routes forward to (market: `/api/v1/stocks`; identity: `/api/v1/auth`,
+/// `/api/v1/users`): what `/health/all` expects when no list is configured.
+pub(crate) fn services() -> Vec<&'static str> {
+    vec![Login::service(), GetQuote::service()]
+}
 
 /// Every `/api/v1` route with its OpenAPI operation.
 pub(crate) fn api() -> OpenApiRouter<AppState> {
@@ -43,18 +43,27 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::set_roles))
 }
 
-/// Sends `request` to `service` for the caller and wraps the answer in the envelope: the body of
-/// nearly every handler.
-pub(crate) async fn forward<R: Request>(
+/// Sends `request` to its service for the caller: the answer, or the failure as the service
+/// (or the gateway, for a transport failure) gave it.
+pub(crate) async fn call<R: Request>(
     state: &AppState,
     ctx: &RequestContext,
-    service: &'static str,
     request: &R,
-) -> ApiResult<Reply<R::Reply>> {
-    let reply = state
+) -> ApiResult<R::Reply> {
+    state
         .bus
         .request(ctx, request)
         .await
-        .map_err(ApiError::from_bus(service))?;
-    Ok(Reply::ok(service, reply))
+        .map_err(ApiError::from_bus::<R>)
+}
+
+/// [`call`], the answer wrapped in the envelope naming the service: the body of nearly every
+/// handler.
+pub(crate) async fn forward<R: Request>(
+    state: &AppState,
+    ctx: &RequestContext,
+    request: &R,
+) -> ApiResult<Reply<R::Reply>> {
+    let reply = call(state, ctx, request).await?;
+    Ok(Reply::ok(R::service(), reply))
 }

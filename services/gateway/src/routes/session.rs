@@ -9,21 +9,23 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
-use contracts::identity::{
-    ClientInfo, LoggedOut, Login, Logout, RefreshSession, RegisterUser, Role, Secret, Session,
-    User, limits,
+use contracts::{
+    Request, Secret,
+    identity::{
+        ClientInfo, LoggedOut, Login, Logout, RefreshSession, RegisterUser, Role, Session, User,
+        limits,
+    },
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::IDENTITY;
 use crate::{
     app::AppState,
     auth,
     context::Ctx,
     envelope::{Envelope, Reply},
-    error::ApiError,
+    error::{ApiError, GATEWAY},
     extract::ApiJson,
     openapi::ErrorEnvelope,
     ratelimit::ClientIp,
@@ -97,7 +99,7 @@ pub(crate) struct TokenInfo {
         (status = 201, description = "The account", body = Envelope<User>),
         (status = 409, description = "The email is taken", body = ErrorEnvelope),
         (status = 422, description = "Email, password (10..=128 characters) or name invalid", body = ErrorEnvelope),
-        (status = 429, description = "Too many registrations; see Retry-After", body = ErrorEnvelope),
+        (status = 429, description = "Too many registrations from this address or for this email; see Retry-After", body = ErrorEnvelope),
     )
 )]
 pub(crate) async fn register(
@@ -109,9 +111,9 @@ pub(crate) async fn register(
     if let Err(limited) = state.limits.check_register(client.ip, &request.email) {
         return limited.into_response();
     }
-    match state.bus.request(&ctx, &request).await {
-        Ok(user) => Reply::created(IDENTITY, user).into_response(),
-        Err(err) => ApiError::from_bus(IDENTITY)(err).into_response(),
+    match super::call(&state, &ctx, &request).await {
+        Ok(user) => Reply::created(RegisterUser::service(), user).into_response(),
+        Err(err) => err.into_response(),
     }
 }
 
@@ -122,7 +124,7 @@ pub(crate) async fn register(
     responses(
         (status = 200, description = "A new session", body = Envelope<Session>),
         (status = 401, description = "Invalid email or password", body = ErrorEnvelope),
-        (status = 429, description = "Too many logins; see Retry-After", body = ErrorEnvelope),
+        (status = 429, description = "Too many logins from this address or for this email; see Retry-After", body = ErrorEnvelope),
     )
 )]
 pub(crate) async fn login(
@@ -139,9 +141,7 @@ pub(crate) async fn login(
         password: body.password,
         client: client.info(),
     };
-    super::forward(&state, &ctx, IDENTITY, &request)
-        .await
-        .into_response()
+    super::forward(&state, &ctx, &request).await.into_response()
 }
 
 /// Exchange a refresh token for a new session. The token is single use: presenting it again
@@ -163,7 +163,7 @@ pub(crate) async fn refresh(
         refresh_token: body.refresh_token,
         client: client.info(),
     };
-    super::forward(&state, &ctx, IDENTITY, &request).await
+    super::forward(&state, &ctx, &request).await
 }
 
 /// End the session a refresh token belongs to. Idempotent.
@@ -184,7 +184,7 @@ pub(crate) async fn logout(
     let request = Logout {
         refresh_token: body.refresh_token,
     };
-    super::forward(&state, &ctx, IDENTITY, &request).await
+    super::forward(&state, &ctx, &request).await
 }
 
 /// Check an access token: answers its verified claims (verified here, at the edge).
@@ -198,7 +198,7 @@ pub(crate) async fn logout(
 )]
 pub(crate) async fn validate(auth::User(claims): auth::User) -> Reply<TokenInfo> {
     Reply::ok(
-        crate::error::GATEWAY,
+        GATEWAY,
         TokenInfo {
             user_id: claims.sub,
             roles: claims.roles.clone(),

@@ -2,39 +2,33 @@
 //! who may see or change which account (the user themself, or an admin) from the verified user
 //! the gateway puts on the request.
 
-use axum::extract::{Path, State};
-use contracts::identity::{
-    DeleteUser, DeletedUser, GetUser, ListUsers, Role, SetUserRoles, UpdateUser, User, UserChanges,
+use axum::extract::State;
+use contracts::{
+    InvalidValue, Limit, Page, Request,
+    identity::{
+        DeleteUser, DeletedUser, GetUser, ListUsers, Role, SetUserRoles, UpdateUser, User,
+        UserChanges,
+    },
 };
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
-use super::IDENTITY;
 use crate::{
     app::AppState,
     auth,
     context::Ctx,
     envelope::{Envelope, Reply},
-    error::{ApiError, ApiResult},
-    extract::{ApiJson, ApiQuery},
+    error::ApiResult,
+    extract::{ApiJson, ApiQuery, IdPath},
     openapi::ErrorEnvelope,
 };
-
-/// The `{id}` path parameter: a UUID, else 422 before anything goes to NATS.
-fn user_id(raw: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| {
-        ApiError::validation("the user id is not a UUID")
-            .with_details(serde_json::json!({ "field": "id" }))
-    })
-}
 
 /// The signed-in user's account.
 #[utoipa::path(
     get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
     responses(
         (status = 200, description = "Your account", body = Envelope<User>),
-        (status = 401, description = "No valid access token", body = ErrorEnvelope),
+        (status = 404, description = "The account was deleted since the token was issued", body = ErrorEnvelope),
     )
 )]
 pub(crate) async fn me(
@@ -45,16 +39,15 @@ pub(crate) async fn me(
     let request = GetUser {
         user_id: claims.sub,
     };
-    super::forward(&state, &ctx, IDENTITY, &request).await
+    super::forward(&state, &ctx, &request).await
 }
 
 /// One account: yours, or any for an admin.
 #[utoipa::path(
     get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The user id")),
+    params(IdPath),
     responses(
         (status = 200, description = "The account", body = Envelope<User>),
-        (status = 401, description = "No valid access token", body = ErrorEnvelope),
         (status = 403, description = "Another user's account, and you are not an admin", body = ErrorEnvelope),
         (status = 404, description = "No such account", body = ErrorEnvelope),
     )
@@ -63,43 +56,40 @@ pub(crate) async fn get(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     _user: auth::User,
-    Path(id): Path<String>,
+    IdPath(user_id): IdPath,
 ) -> ApiResult<Reply<User>> {
-    let user_id = user_id(&id)?;
-    super::forward(&state, &ctx, IDENTITY, &GetUser { user_id }).await
+    super::forward(&state, &ctx, &GetUser { user_id }).await
 }
 
 /// Change an account: yours, or any for an admin. `roles`, `id` and unknown fields are refused.
 #[utoipa::path(
     put, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The user id")),
+    params(IdPath),
     request_body = UserChanges,
     responses(
         (status = 200, description = "The changed account", body = Envelope<User>),
-        (status = 401, description = "No valid access token, or a wrong current password", body = ErrorEnvelope),
         (status = 403, description = "Another user's account, and you are not an admin", body = ErrorEnvelope),
+        (status = 404, description = "No such account", body = ErrorEnvelope),
         (status = 409, description = "The new email is taken", body = ErrorEnvelope),
-        (status = 422, description = "A field is invalid or not changeable", body = ErrorEnvelope),
+        (status = 422, description = "A field is invalid or not changeable, or `current_password` is missing or wrong", body = ErrorEnvelope),
     )
 )]
 pub(crate) async fn update(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     _user: auth::User,
-    Path(id): Path<String>,
+    IdPath(user_id): IdPath,
     ApiJson(changes): ApiJson<UserChanges>,
 ) -> ApiResult<Reply<User>> {
-    let user_id = user_id(&id)?;
-    super::forward(&state, &ctx, IDENTITY, &UpdateUser { user_id, changes }).await
+    super::forward(&state, &ctx, &UpdateUser { user_id, changes }).await
 }
 
 /// Delete an account and its sessions: yours, or any for an admin.
 #[utoipa::path(
     delete, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The user id")),
+    params(IdPath),
     responses(
         (status = 200, description = "The account is deleted", body = Envelope<DeletedUser>),
-        (status = 401, description = "No valid access token", body = ErrorEnvelope),
         (status = 403, description = "Another user's account, and you are not an admin", body = ErrorEnvelope),
         (status = 404, description = "No such account", body = ErrorEnvelope),
     )
@@ -108,20 +98,33 @@ pub(crate) async fn delete(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     _user: auth::User,
-    Path(id): Path<String>,
+    IdPath(user_id): IdPath,
 ) -> ApiResult<Reply<DeletedUser>> {
-    let user_id = user_id(&id)?;
-    super::forward(&state, &ctx, IDENTITY, &DeleteUser { user_id }).await
+    super::forward(&state, &ctx, &DeleteUser { user_id }).await
 }
 
-/// Query of the account list.
+/// Query of the account list, as the client sent it; the rules are the contract's ([`Page`],
+/// [`Limit`]).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct PageParams {
-    /// From 1; default 1.
+    /// From 1 to 100000; default 1.
+    #[param(minimum = 1, maximum = 100_000)]
     page: Option<u32>,
     /// 1 to 100; default 20.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
+}
+
+impl TryFrom<PageParams> for ListUsers {
+    type Error = InvalidValue;
+
+    fn try_from(params: PageParams) -> Result<Self, InvalidValue> {
+        Ok(Self {
+            page: params.page.map(Page::new).transpose()?,
+            limit: params.limit.map(Limit::new).transpose()?,
+        })
+    }
 }
 
 /// Every account, a page at a time (admins only: refused at the edge, and identity checks too). The envelope's
@@ -131,9 +134,7 @@ pub(crate) struct PageParams {
     params(PageParams),
     responses(
         (status = 200, description = "A page of accounts; the envelope has `pagination`", body = Envelope<Vec<User>>),
-        (status = 401, description = "No valid access token", body = ErrorEnvelope),
         (status = 403, description = "Not an admin", body = ErrorEnvelope),
-        (status = 422, description = "`page` or `limit` out of range", body = ErrorEnvelope),
     )
 )]
 pub(crate) async fn list(
@@ -142,34 +143,9 @@ pub(crate) async fn list(
     _user: auth::User,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> ApiResult<Reply<Vec<User>>> {
-    if params
-        .limit
-        .is_some_and(|limit| !(1..=ListUsers::MAX_LIMIT).contains(&limit))
-    {
-        return Err(ApiError::validation(format!(
-            "limit must be between 1 and {}",
-            ListUsers::MAX_LIMIT
-        )));
-    }
-    if params
-        .page
-        .is_some_and(|page| !(1..=ListUsers::MAX_PAGE).contains(&page))
-    {
-        return Err(ApiError::validation(format!(
-            "page must be between 1 and {}",
-            ListUsers::MAX_PAGE
-        )));
-    }
-    let request = ListUsers {
-        page: params.page,
-        limit: params.limit,
-    };
-    let page = state
-        .bus
-        .request(&ctx, &request)
-        .await
-        .map_err(ApiError::from_bus(IDENTITY))?;
-    Ok(Reply::ok(IDENTITY, page.users).with_pagination(page.pagination))
+    let request = ListUsers::try_from(params)?;
+    let page = super::call(&state, &ctx, &request).await?;
+    Ok(Reply::ok(ListUsers::service(), page.users).with_pagination(page.pagination))
 }
 
 /// The body of a role change.
@@ -184,11 +160,10 @@ pub(crate) struct RolesBody {
 /// account's next access token.
 #[utoipa::path(
     put, path = "/api/v1/users/{id}/roles", tag = "users", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The user id")),
+    params(IdPath),
     request_body = RolesBody,
     responses(
         (status = 200, description = "The account with its new roles", body = Envelope<User>),
-        (status = 401, description = "No valid access token", body = ErrorEnvelope),
         (status = 403, description = "Not an admin, or your own account", body = ErrorEnvelope),
         (status = 404, description = "No such account", body = ErrorEnvelope),
         (status = 422, description = "An unknown role", body = ErrorEnvelope),
@@ -198,13 +173,12 @@ pub(crate) async fn set_roles(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     _user: auth::User,
-    Path(id): Path<String>,
+    IdPath(user_id): IdPath,
     ApiJson(body): ApiJson<RolesBody>,
 ) -> ApiResult<Reply<User>> {
-    let user_id = user_id(&id)?;
     let request = SetUserRoles {
         user_id,
         roles: body.roles,
     };
-    super::forward(&state, &ctx, IDENTITY, &request).await
+    super::forward(&state, &ctx, &request).await
 }

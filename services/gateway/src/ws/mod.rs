@@ -146,6 +146,7 @@ pub(crate) async fn upgrade(
     responses(
         (status = 101, description = "Switching protocols: JSON frames follow"),
         (status = 400, description = "Not a WebSocket upgrade request", body = ErrorEnvelope),
+        (status = 401, description = "The token offered in Sec-WebSocket-Protocol is invalid", body = ErrorEnvelope),
     )
 )]
 pub(crate) async fn upgrade_prices(

@@ -5,11 +5,10 @@ use std::{ops::ControlFlow, sync::Arc, time::Duration};
 
 use ::auth::AccessClaims;
 use axum::extract::ws::{Message, WebSocket};
-use bus::{Actor, ErrorCode, RequestContext};
+use bus::{Actor, ErrorCode, RequestContext, ServiceError};
 use chrono::Utc;
 use contracts::market::Ticker;
 use futures::{StreamExt, stream::SplitStream};
-use serde_json::error::Category;
 use tokio::{
     sync::mpsc::{self, error::TrySendError},
     time::Instant,
@@ -341,13 +340,12 @@ async fn sleep_until_expiry(user: Option<&SignedIn>) {
     }
 }
 
-/// A text frame as a [`ClientFrame`], or the `error` frame that explains why not.
+/// A text frame as a [`ClientFrame`], or the `error` frame that explains why not (the codes a
+/// request body would get).
 fn parse(text: &str) -> Result<ClientFrame, ServerFrame> {
-    serde_json::from_str(text).map_err(|err| match err.classify() {
-        Category::Data => ServerFrame::error(ErrorCode::ValidationFailed, err.to_string()),
-        Category::Syntax | Category::Eof | Category::Io => {
-            ServerFrame::error(ErrorCode::BadRequest, format!("malformed JSON: {err}"))
-        }
+    serde_json::from_str(text).map_err(|err| {
+        let err = ServiceError::undecodable(&err);
+        ServerFrame::error(err.code, err.message)
     })
 }
 
@@ -355,7 +353,7 @@ fn tickers(raw: Vec<String>) -> Result<Vec<Ticker>, ServerFrame> {
     raw.iter()
         .map(|symbol| {
             Ticker::parse(symbol)
-                .map_err(|err| ServerFrame::error(ErrorCode::ValidationFailed, err.to_string()))
+                .map_err(|err| ServerFrame::error(ErrorCode::ValidationFailed, err.message))
         })
         .collect()
 }
@@ -384,10 +382,10 @@ mod tests {
 
     #[test]
     fn a_bad_symbol_is_named_in_the_error() {
-        let Err(ServerFrame::Error { message, .. }) = tickers(vec!["AAPL".into(), "BRK.B".into()])
+        let Err(ServerFrame::Error { message, .. }) = tickers(vec!["AAPL".into(), "BRK_B".into()])
         else {
             panic!("accepted")
         };
-        assert!(message.contains("BRK.B"), "{message}");
+        assert!(message.contains("BRK_B"), "{message}");
     }
 }

@@ -88,7 +88,7 @@ async fn every_response_carries_the_security_headers_errors_included() {
     for path in [
         "/health",
         "/api/v1/nothing",
-        "/api/v1/stocks/BRK.B",
+        "/api/v1/stocks/BRK_B",
         "/metrics",
     ] {
         let response = app.get(path).await;

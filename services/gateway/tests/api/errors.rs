@@ -22,7 +22,7 @@ async fn an_invalid_symbol_in_the_path_is_refused_with_422_before_any_nats_call(
     // Without market, anything that reached NATS would be a 503.
     let app = spawn_gateway_only().await;
     for path in [
-        "/api/v1/stocks/BRK.B",
+        "/api/v1/stocks/BRK_B",
         "/api/v1/stocks/A*B/price",
         "/api/v1/stocks/%3E/history",
     ] {
@@ -47,7 +47,7 @@ async fn malformed_json_is_a_400() {
 #[tokio::test]
 async fn well_formed_but_invalid_bodies_are_a_422() {
     let app = spawn_gateway_only().await;
-    let bad_symbol = json!({"symbol":"BRK.B","name":"x","exchange":"NYSE","currency":"USD","asset_type":"stock"});
+    let bad_symbol = json!({"symbol":"BRK_B","name":"x","exchange":"NYSE","currency":"USD","asset_type":"stock"});
     let missing_field = json!({"symbol":"NEWCO","name":"x"});
     let blank_name = json!({"symbol":"NEWCO","name":" ","exchange":"NYSE","currency":"USD","asset_type":"stock"});
     for body in [bad_symbol, missing_field, blank_name] {

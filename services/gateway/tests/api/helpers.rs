@@ -4,37 +4,38 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use auth::{Role, TokenConfig, TokenKeys};
-use bus::{Bus, BusConfig, RequestContext};
+use bus::{Bus, RequestContext};
 use chrono::Utc;
 use contracts::{
-    Event,
+    Currency, Event,
     market::{PriceUpdated, QuoteSource, Ticker},
 };
 use futures::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::Value;
-use testkit::TestEnv;
+use testkit::{Running, TestEnv};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::{WebSocketStream, tungstenite::Message};
-use tokio_util::sync::CancellationToken;
 
-/// A running gateway (and market, unless spawned without), torn down when dropped.
+/// A running gateway (and market and identity, unless spawned without), torn down when dropped.
 pub(crate) struct TestApp {
     pub(crate) address: String,
     pub(crate) addr: SocketAddr,
     pub(crate) http: reqwest::Client,
     /// A test-side connection under the test's prefix, streams provisioned.
     pub(crate) bus: Bus,
-    pub(crate) env: TestEnv,
-    pub(crate) shutdown: CancellationToken,
     /// Signs tokens with the gateway's secret, as identity does.
     pub(crate) keys: Arc<TokenKeys>,
     /// An admin's access token (minted: no account behind it), which `post_json` and `post_raw`
     /// send, so tests of admin-only routes test the route rather than the sign-in.
     pub(crate) admin_token: String,
-    /// Identity's pool, when identity runs.
+    /// The test's own pool on identity's schema, when identity runs.
     pub(crate) identity_pool: Option<sqlx::PgPool>,
+    /// The services under test; stopped when dropped.
+    pub(crate) _services: Vec<Running>,
+    // Last, so the servers are cleaned up after the services stopped.
+    pub(crate) env: TestEnv,
 }
 
 /// The JWT secret of the tests; passes the strength rules.
@@ -42,15 +43,11 @@ pub(crate) const SECRET: &str = "gAtEwAy-TeSt-9f86d081884c7d659a2feaa0c55ad015a3
 /// A password every test account uses.
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
 /// Options for [`spawn`].
 pub(crate) struct Spawn {
     pub(crate) market: bool,
+    /// The market's configuration (no feed by default).
+    pub(crate) market_config: market::Config,
     pub(crate) identity: bool,
     pub(crate) provision: bool,
     pub(crate) request_timeout: Duration,
@@ -61,6 +58,7 @@ impl Default for Spawn {
     fn default() -> Self {
         Self {
             market: true,
+            market_config: market::Config::default(),
             identity: true,
             provision: true,
             request_timeout: Duration::from_secs(5),
@@ -69,12 +67,12 @@ impl Default for Spawn {
     }
 }
 
-/// Market (feed off) and gateway.
+/// Market (feed off), identity and gateway.
 pub(crate) async fn spawn_app() -> TestApp {
     spawn(Spawn::default()).await
 }
 
-/// Market (feed off) and a gateway configured by `configure`.
+/// Market (feed off), identity and a gateway configured by `configure`.
 pub(crate) async fn spawn_app_with(
     configure: impl FnOnce(&mut gateway::Config) + 'static,
 ) -> TestApp {
@@ -95,6 +93,7 @@ pub(crate) async fn spawn_gateway_only() -> TestApp {
     .await
 }
 
+/// Each service started by the kit, as its binary would be.
 pub(crate) async fn spawn(options: Spawn) -> TestApp {
     let env = TestEnv::new().await;
     let bus = if options.provision {
@@ -102,38 +101,19 @@ pub(crate) async fn spawn(options: Spawn) -> TestApp {
     } else {
         env.bus().await
     };
-    let shutdown = CancellationToken::new();
+    let mut running = Vec::new();
     if options.market {
-        let pool =
-            bus::pg::connect_and_migrate(&env.database_url, market::SCHEMA, &market::MIGRATOR, 5)
-                .await
-                .expect("migrate the market schema");
-        let market_bus = connect(&env, "market", Duration::from_secs(5)).await;
-        let market = market::App::build(market::Config::default(), market_bus, pool)
-            .await
-            .expect("build market");
-        tokio::spawn(market.run_until_stopped(shutdown.child_token()));
+        let market = env.start::<market::App>(options.market_config).await;
+        running.push(testkit::run(market));
     }
     let token = TokenConfig::hs256(SECRET);
     let mut identity_pool = None;
     if options.identity {
-        let pool = bus::pg::connect_and_migrate(
-            &env.database_url,
-            identity::SCHEMA,
-            &identity::MIGRATOR,
-            5,
-        )
-        .await
-        .expect("migrate the identity schema");
         let mut config = identity::Config::new(token.clone());
         // Cheap hashing keeps the suite fast; identity's own tests cover the OWASP cost.
         config.password_hashing = identity::PasswordHashing::INSECURE_FOR_TESTS;
-        let identity_bus = connect(&env, "identity", Duration::from_secs(5)).await;
-        let identity = identity::App::build(config, identity_bus, pool.clone())
-            .await
-            .expect("build identity");
-        tokio::spawn(identity.run_until_stopped(shutdown.child_token()));
-        identity_pool = Some(pool);
+        running.push(testkit::run(env.start::<identity::App>(config).await));
+        identity_pool = Some(env.pool::<identity::App>().await);
     }
     let mut config = gateway::Config {
         http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -146,12 +126,12 @@ pub(crate) async fn spawn(options: Spawn) -> TestApp {
         ..gateway::Config::default()
     };
     (options.configure)(&mut config);
-    let gateway_bus = connect(&env, "gateway", options.request_timeout).await;
-    let app = gateway::App::build(config, gateway_bus)
-        .await
-        .expect("build gateway");
+    let mut platform = env.platform();
+    platform.nats.request_timeout = options.request_timeout;
+    platform.provision = options.provision;
+    let app = env.start_on::<gateway::App>(&platform, config).await;
     let addr = app.local_addr();
-    tokio::spawn(app.run_until_stopped(shutdown.child_token()));
+    running.push(testkit::run(app));
     let keys = Arc::new(TokenKeys::signing(&token).expect("signing keys"));
     let admin_token = mint(&keys, contracts::new_id(), vec![Role::User, Role::Admin]);
     TestApp {
@@ -162,11 +142,11 @@ pub(crate) async fn spawn(options: Spawn) -> TestApp {
             .build()
             .unwrap(),
         bus,
-        env,
-        shutdown,
         keys,
         admin_token,
         identity_pool,
+        _services: running,
+        env,
     }
 }
 
@@ -174,12 +154,6 @@ pub(crate) async fn spawn(options: Spawn) -> TestApp {
 pub(crate) fn mint(keys: &TokenKeys, user_id: uuid::Uuid, roles: Vec<Role>) -> String {
     let claims = keys.claims(user_id, roles, Duration::from_secs(900), Utc::now());
     keys.issue(&claims).expect("sign a token")
-}
-
-async fn connect(env: &TestEnv, name: &str, request_timeout: Duration) -> Bus {
-    let mut config = BusConfig::new(&env.nats_url, env.prefix.clone(), name);
-    config.request_timeout = request_timeout;
-    Bus::connect(config).await.expect("connect to NATS")
 }
 
 impl TestApp {
@@ -404,7 +378,7 @@ fn price_event(symbol: &str, price: &str) -> PriceUpdated {
         occurred_at: Utc::now(),
         symbol: Ticker::parse(symbol).unwrap(),
         price: price.parse::<Decimal>().unwrap(),
-        currency: "USD".into(),
+        currency: Currency::parse("USD").unwrap(),
         source: QuoteSource::Simulated,
     }
 }
@@ -481,7 +455,8 @@ impl WsClient {
 pub(crate) fn event_of(frame: &Value) -> (u64, String) {
     let seq = frame["seq"].as_u64().expect("seq");
     let symbol = frame["data"]["symbol"].as_str().expect("symbol").to_owned();
-    assert_eq!(frame["subject"], format!("evt.price.{symbol}"), "{frame}");
+    let token = Ticker::parse(&symbol).unwrap().token();
+    assert_eq!(frame["subject"], format!("evt.price.{token}"), "{frame}");
     (seq, symbol)
 }
 

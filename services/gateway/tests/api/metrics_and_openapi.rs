@@ -6,7 +6,7 @@ use crate::helpers::{sample, spawn_gateway_only};
 async fn metrics_count_requests_by_method_route_template_and_status() {
     let app = spawn_gateway_only().await;
     for _ in 0..3 {
-        app.get("/api/v1/stocks/BRK.B").await;
+        app.get("/api/v1/stocks/BRK_B").await;
     }
     app.get("/health").await;
     let metrics = app.metrics().await;

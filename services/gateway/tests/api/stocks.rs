@@ -2,7 +2,10 @@
 
 use bus::ErrorCode;
 use chrono::Utc;
-use contracts::market::{Quote, QuoteSource, Ticker};
+use contracts::{
+    Currency,
+    market::{Quote, QuoteSource, Quotes, Ticker},
+};
 use rust_decimal_macros::dec;
 use serde_json::json;
 
@@ -58,18 +61,15 @@ async fn price_returns_the_latest_quote_the_market_keeps() {
     let quote = Quote {
         symbol: Ticker::parse("AAPL").unwrap(),
         price: dec!(187.12),
-        currency: "USD".into(),
+        currency: Currency::parse("USD").unwrap(),
         previous_close: Some(dec!(185.00)),
         change: Some(dec!(2.12)),
         change_percent: Some(dec!(1.1459)),
         as_of: Utc::now(),
         source: QuoteSource::Simulated,
     };
-    let quotes = app.bus.kv("quotes").await.unwrap();
-    quotes
-        .put("AAPL", serde_json::to_vec(&quote).unwrap().into())
-        .await
-        .unwrap();
+    let quotes = app.bus.bucket::<Quotes>().await.unwrap();
+    quotes.put(&quote.symbol, &quote).await.unwrap();
     let (status, body) = app.get_json("/api/v1/stocks/AAPL/price").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["price"], "187.12");

@@ -90,7 +90,7 @@ async fn invalid_frames_get_an_error_frame_and_the_socket_stays_usable() {
             "validation_failed",
         ),
         (
-            json!({"type":"subscribe","topic":"prices","symbols":["BRK.B"]}).to_string(),
+            json!({"type":"subscribe","topic":"prices","symbols":["BRK_B"]}).to_string(),
             "validation_failed",
         ),
         (

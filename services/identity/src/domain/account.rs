@@ -1,7 +1,10 @@
 //! Checks and normal forms of account fields. Each returns the value to store, or an
 //! [`IdentityError::Invalid`] naming the field.
 
-use contracts::identity::{ClientInfo, Role, Secret, limits};
+use contracts::{
+    Secret,
+    identity::{ClientInfo, Role, limits},
+};
 
 use crate::error::IdentityError;
 
@@ -15,12 +18,15 @@ pub fn email(raw: &str) -> Result<String, IdentityError> {
     if email.chars().count() > limits::EMAIL_MAX_CHARS {
         return Err(IdentityError::invalid(
             "email",
-            "email must be at most 254 characters",
+            format!(
+                "email must be at most {} characters",
+                limits::EMAIL_MAX_CHARS
+            ),
         ));
     }
     let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
     let local_ok = !local.is_empty()
-        && local.chars().count() <= 64
+        && local.chars().count() <= LOCAL_PART_MAX_CHARS
         && local
             .chars()
             .all(|c| !c.is_whitespace() && !c.is_control() && !"@<>()[]\\,;:\"".contains(c));
@@ -38,6 +44,9 @@ pub fn email(raw: &str) -> Result<String, IdentityError> {
     }
 }
 
+/// RFC 5321's limit on the part before the `@`.
+const LOCAL_PART_MAX_CHARS: usize = 64;
+
 /// The form emails are stored and looked up in: trimmed, lower-cased.
 pub fn normalize_email(raw: &str) -> String {
     raw.trim().to_lowercase()
@@ -50,7 +59,7 @@ pub fn name(raw: &str) -> Result<String, IdentityError> {
     if chars == 0 || chars > limits::NAME_MAX_CHARS {
         return Err(IdentityError::invalid(
             "name",
-            "name must be 1 to 100 characters",
+            format!("name must be 1 to {} characters", limits::NAME_MAX_CHARS),
         ));
     }
     if name.chars().any(char::is_control) {
@@ -69,7 +78,11 @@ pub fn new_password(password: &Secret, field: &'static str) -> Result<(), Identi
     if !(limits::PASSWORD_MIN_CHARS..=limits::PASSWORD_MAX_CHARS).contains(&chars) {
         return Err(IdentityError::invalid(
             field,
-            "password must be 10 to 128 characters",
+            format!(
+                "password must be {} to {} characters",
+                limits::PASSWORD_MIN_CHARS,
+                limits::PASSWORD_MAX_CHARS
+            ),
         ));
     }
     Ok(())

@@ -1,5 +1,5 @@
 //! Pure rules of the identity service, no IO: what an acceptable email, name, password and role
-//! set are, what of a client's details is kept, and how pages of users are counted.
+//! set are, and what of a client's details is kept. (Pages of users are counted by the shared
+//! `contracts::Page` and `contracts::Limit`.)
 
 pub mod account;
-pub mod page;

@@ -8,38 +8,34 @@ use contracts::{
 };
 
 use crate::{
-    app::AppState,
-    domain::{account, page::PageRequest},
-    error::IdentityError,
-    handlers::access::require_admin,
-    store,
+    app::AppState, domain::account, error::IdentityError, handlers::access::require_admin, store,
 };
 
 #[tracing::instrument(name = "identity.user.list", skip_all)]
 pub async fn list(
-    state: AppState,
+    state: &AppState,
     ctx: RequestContext,
     req: ListUsers,
 ) -> Result<UserPage, IdentityError> {
     require_admin(&ctx)?;
-    let page = PageRequest::parse(&req)?;
+    let (page, limit) = (req.page.unwrap_or_default(), req.limit.unwrap_or_default());
     // Count and page in one snapshot, so `total` matches the rows.
     let mut tx = state.db.begin().await?;
     sqlx::query!("set transaction isolation level repeatable read, read only")
         .execute(&mut *tx)
         .await?;
     let total = store::user::count(&mut tx).await?;
-    let users = store::user::page(&mut tx, i64::from(page.limit), page.offset()).await?;
+    let users = store::user::page(&mut tx, i64::from(limit.get()), page.offset(limit)).await?;
     tx.commit().await?;
     Ok(UserPage {
         users,
-        pagination: page.pagination(total),
+        pagination: page.pagination(limit, total),
     })
 }
 
 #[tracing::instrument(name = "identity.user.set_roles", skip_all, fields(user_id = %req.user_id))]
 pub async fn set_roles(
-    state: AppState,
+    state: &AppState,
     ctx: RequestContext,
     req: SetUserRoles,
 ) -> Result<User, IdentityError> {

@@ -20,7 +20,7 @@ pub enum Grant<'a> {
 
 #[tracing::instrument(name = "identity.user.register", skip_all)]
 pub async fn register(
-    state: AppState,
+    state: &AppState,
     ctx: RequestContext,
     req: RegisterUser,
 ) -> Result<User, IdentityError> {

@@ -9,9 +9,10 @@ use auth::{RefreshToken, RefreshTokenHash};
 use bus::{RequestContext, outbox};
 use chrono::{DateTime, Utc};
 use contracts::{
+    Secret,
     identity::{
         ClientInfo, LoggedOut, Login, LoginFailed, LoginFailure, LoginSucceeded, Logout,
-        RefreshSession, RefreshTokenReused, Secret, Session, User,
+        RefreshSession, RefreshTokenReused, Session, User,
     },
     new_id,
 };
@@ -22,7 +23,7 @@ use crate::{app::AppState, domain::account, error::IdentityError, store};
 
 #[tracing::instrument(name = "identity.session.login", skip_all)]
 pub async fn login(
-    state: AppState,
+    state: &AppState,
     ctx: RequestContext,
     req: Login,
 ) -> Result<Session, IdentityError> {
@@ -62,7 +63,7 @@ pub async fn login(
         }
     };
     let family_id = new_id();
-    let session = new_session(&state, &mut tx, user, family_id, &client, None).await?;
+    let session = new_session(state, &mut tx, user, family_id, &client, None).await?;
     let event = LoginSucceeded {
         event_id: new_id(),
         occurred_at: Utc::now(),
@@ -79,7 +80,7 @@ pub async fn login(
 
 #[tracing::instrument(name = "identity.session.refresh", skip_all)]
 pub async fn refresh(
-    state: AppState,
+    state: &AppState,
     ctx: RequestContext,
     req: RefreshSession,
 ) -> Result<Session, IdentityError> {
@@ -112,22 +113,14 @@ pub async fn refresh(
     let user = store::user::get(&mut tx, stored.user_id)
         .await?
         .ok_or(IdentityError::InvalidRefreshToken)?;
-    let session = new_session(
-        &state,
-        &mut tx,
-        user,
-        stored.family_id,
-        &client,
-        Some(&hash),
-    )
-    .await?;
+    let session = new_session(state, &mut tx, user, stored.family_id, &client, Some(&hash)).await?;
     tx.commit().await?;
     Ok(session)
 }
 
 #[tracing::instrument(name = "identity.session.logout", skip_all)]
 pub async fn logout(
-    state: AppState,
+    state: &AppState,
     _ctx: RequestContext,
     req: Logout,
 ) -> Result<LoggedOut, IdentityError> {
@@ -187,5 +180,7 @@ fn expires_at(
     chrono::Duration::from_std(ttl)
         .ok()
         .and_then(|ttl| now.checked_add_signed(ttl))
-        .ok_or_else(|| IdentityError::Corrupt("refresh token lifetime out of range".into()))
+        .ok_or(IdentityError::Unexpected(
+            "refresh token lifetime out of range",
+        ))
 }

@@ -3,9 +3,10 @@
 use bus::{RequestContext, outbox};
 use chrono::Utc;
 use contracts::{
+    Secret,
     identity::{
-        DeleteUser, DeletedUser, GetUser, Secret, UpdateUser, User, UserChanges, UserDeleted,
-        UserField, UserUpdated,
+        DeleteUser, DeletedUser, GetUser, UpdateUser, User, UserChanges, UserDeleted, UserField,
+        UserUpdated,
     },
     new_id,
 };
@@ -20,7 +21,7 @@ use crate::{
 
 #[tracing::instrument(name = "identity.user.get", skip_all, fields(user_id = %req.user_id))]
 pub async fn get(
-    state: AppState,
+    state: &AppState,
     ctx: RequestContext,
     req: GetUser,
 ) -> Result<User, IdentityError> {
@@ -33,77 +34,57 @@ pub async fn get(
 
 #[tracing::instrument(name = "identity.user.update", skip_all, fields(user_id = %req.user_id))]
 pub async fn update(
-    state: AppState,
+    state: &AppState,
     ctx: RequestContext,
     req: UpdateUser,
 ) -> Result<User, IdentityError> {
     let actor = require_self_or_admin(&ctx, req.user_id)?.clone();
     let changes = Checked::from(req.changes)?;
-    let own_account = actor.user_id == req.user_id;
-
     let current = store::user::credentials_by_id(&mut *state.db.acquire().await?, req.user_id)
         .await?
         .ok_or(IdentityError::UserNotFound)?;
+    let changed = changes.fields_changed(&current.user);
+    if changed.is_empty() {
+        return Ok(current.user);
+    }
     // Someone holding a stolen access token must not be able to take the account over: users
     // changing their own sign-in details prove they know the password. Admins acting on another
     // account do not need it (they may reset a forgotten password).
-    let changes_sign_in = changes
-        .email
-        .as_ref()
-        .is_some_and(|e| *e != current.user.email)
-        || changes.password.is_some();
-    if own_account && changes_sign_in {
-        let given = changes.current_password.as_ref().ok_or_else(|| {
-            IdentityError::invalid(
-                "current_password",
-                "current_password is needed to change your email or password",
-            )
-        })?;
-        if !state
-            .passwords
-            .verify(given, Some(&current.password_hash))
-            .await?
-        {
-            return Err(IdentityError::invalid(
-                "current_password",
-                "current_password is not correct",
-            ));
-        }
+    let changes_sign_in = changed
+        .iter()
+        .any(|field| matches!(field, UserField::Email | UserField::Password));
+    if actor.user_id == req.user_id && changes_sign_in {
+        prove_password(
+            state,
+            changes.current_password.as_ref(),
+            &current.password_hash,
+        )
+        .await?;
     }
     let password_hash = match &changes.password {
         Some(password) => Some(state.passwords.hash(password).await?),
         None => None,
     };
-
-    let mut changed = Vec::new();
-    if changes
-        .email
-        .as_ref()
-        .is_some_and(|e| *e != current.user.email)
-    {
-        changed.push(UserField::Email);
-    }
-    if changes
-        .name
-        .as_ref()
-        .is_some_and(|n| *n != current.user.name)
-    {
-        changed.push(UserField::Name);
-    }
-    if password_hash.is_some() {
-        changed.push(UserField::Password);
-    }
-    if changed.is_empty() {
-        return Ok(current.user);
-    }
-
-    let mut tx = state.db.begin().await?;
     let update = UserUpdate {
         email: changes.email,
         name: changes.name,
         password_hash,
     };
-    let user = store::user::update(&mut tx, req.user_id, &update)
+    save(state, &ctx, req.user_id, &update, changed, actor.user_id).await
+}
+
+/// Writes `update` with its `UserUpdated` event in one transaction; a new password also ends
+/// every session of the account.
+async fn save(
+    state: &AppState,
+    ctx: &RequestContext,
+    user_id: uuid::Uuid,
+    update: &UserUpdate,
+    changed: Vec<UserField>,
+    changed_by: uuid::Uuid,
+) -> Result<User, IdentityError> {
+    let mut tx = state.db.begin().await?;
+    let user = store::user::update(&mut tx, user_id, update)
         .await?
         .ok_or(IdentityError::UserNotFound)?;
     if update.password_hash.is_some() {
@@ -119,11 +100,33 @@ pub async fn update(
         email: user.email.clone(),
         name: user.name.clone(),
         roles: user.roles.clone(),
-        changed_by: Some(actor.user_id),
+        changed_by: Some(changed_by),
     };
-    outbox::enqueue(&mut tx, &ctx, &event).await?;
+    outbox::enqueue(&mut tx, ctx, &event).await?;
     tx.commit().await?;
     Ok(user)
+}
+
+/// `current_password` must be given and match `hash`.
+async fn prove_password(
+    state: &AppState,
+    given: Option<&Secret>,
+    hash: &str,
+) -> Result<(), IdentityError> {
+    let given = given.ok_or_else(|| {
+        IdentityError::invalid(
+            "current_password",
+            "current_password is needed to change your email or password",
+        )
+    })?;
+    if state.passwords.verify(given, Some(hash)).await? {
+        Ok(())
+    } else {
+        Err(IdentityError::invalid(
+            "current_password",
+            "current_password is not correct",
+        ))
+    }
 }
 
 /// Changes that passed the field checks.
@@ -152,11 +155,26 @@ impl Checked {
             current_password: changes.current_password,
         })
     }
+
+    /// What these changes would change of `user`: each field once, in a fixed order.
+    fn fields_changed(&self, user: &User) -> Vec<UserField> {
+        let mut changed = Vec::new();
+        if self.email.as_ref().is_some_and(|e| *e != user.email) {
+            changed.push(UserField::Email);
+        }
+        if self.name.as_ref().is_some_and(|n| *n != user.name) {
+            changed.push(UserField::Name);
+        }
+        if self.password.is_some() {
+            changed.push(UserField::Password);
+        }
+        changed
+    }
 }
 
 #[tracing::instrument(name = "identity.user.delete", skip_all, fields(user_id = %req.user_id))]
 pub async fn delete(
-    state: AppState,
+    state: &AppState,
     ctx: RequestContext,
     req: DeleteUser,
 ) -> Result<DeletedUser, IdentityError> {

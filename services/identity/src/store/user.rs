@@ -242,7 +242,7 @@ pub async fn count(conn: &mut PgConnection) -> Result<u64, IdentityError> {
     let total = sqlx::query_scalar!(r#"select count(*) as "total!" from identity.user"#)
         .fetch_one(&mut *conn)
         .await?;
-    u64::try_from(total).map_err(|_| IdentityError::Corrupt(format!("count {total}")))
+    u64::try_from(total).map_err(|_| IdentityError::Unexpected("a negative count of accounts"))
 }
 
 /// One page of accounts in creation order.

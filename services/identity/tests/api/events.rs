@@ -2,11 +2,11 @@
 
 use contracts::identity::{DeleteUser, LoginFailure, Session};
 
-use crate::helpers::{PASSWORD, spawn_identity};
+use crate::helpers::{PASSWORD, spawn_app};
 
 #[tokio::test]
 async fn registration_and_deletion_are_published_with_the_event_id_as_msg_id() {
-    let identity = spawn_identity().await;
+    let identity = spawn_app().await;
     let (user, _, me) = identity.signed_up("ada@example.com").await;
 
     identity
@@ -38,7 +38,7 @@ async fn registration_and_deletion_are_published_with_the_event_id_as_msg_id() {
 
 #[tokio::test]
 async fn logins_are_audited_both_ways_without_the_password() {
-    let identity = spawn_identity().await;
+    let identity = spawn_app().await;
     let user = identity.register("ada@example.com").await;
     let typo = "correct horse battery stapel";
 

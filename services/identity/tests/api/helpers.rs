@@ -1,28 +1,31 @@
-//! An identity service on real NATS and Postgres, under a test prefix.
+//! An identity service on real NATS and Postgres, under a test prefix, started by the service
+//! kit as its binary is.
 
 use std::time::Duration;
 
 use auth::{TokenConfig, TokenKeys};
 use bus::{Actor, Bus, BusError, RequestContext};
 use contracts::{
-    Request,
-    identity::{ClientInfo, Login, RegisterUser, Role, Session, User},
+    Event, Request,
+    identity::{ClientInfo, Login, RegisterUser, Role, Session, User, UserRegistered},
 };
+use identity::Passwords;
 use sqlx::PgPool;
-use testkit::TestEnv;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use testkit::{Running, TestEnv};
 
 /// A secret that passes the strength rules; tests only.
 pub(crate) const SECRET: &str = "tEsT-oNlY-9f86d081884c7d659a2feaa0c55ad015a3bf4f1b";
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
-pub(crate) struct TestIdentity {
+pub(crate) struct TestApp {
+    /// The test's own connection.
     pub(crate) bus: Bus,
+    /// The test's own pool on the identity schema.
     pub(crate) pool: PgPool,
     pub(crate) config: identity::Config,
-    pub(crate) shutdown: CancellationToken,
-    pub(crate) task: Option<JoinHandle<anyhow::Result<()>>>,
+    /// The running service's hasher (its count of verifications).
+    pub(crate) passwords: std::sync::Arc<Passwords>,
+    pub(crate) running: Running,
     // Last, so the servers are cleaned up after the service stopped.
     pub(crate) env: TestEnv,
 }
@@ -35,33 +38,24 @@ pub(crate) fn test_config() -> identity::Config {
     config
 }
 
-pub(crate) async fn spawn_identity() -> TestIdentity {
-    spawn_identity_with(test_config()).await
+pub(crate) async fn spawn_app() -> TestApp {
+    spawn_app_with(test_config()).await
 }
 
-pub(crate) async fn spawn_identity_with(config: identity::Config) -> TestIdentity {
+pub(crate) async fn spawn_app_with(config: identity::Config) -> TestApp {
     let env = TestEnv::new().await;
-    let bus = env.provisioned_bus().await;
-    let pool =
-        bus::pg::connect_and_migrate(&env.database_url, identity::SCHEMA, &identity::MIGRATOR, 5)
-            .await
-            .unwrap();
-    let app = identity::App::build(config.clone(), bus.clone(), pool.clone())
-        .await
-        .unwrap();
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    TestIdentity {
-        bus,
-        pool,
+    let app = env.start::<identity::App>(config.clone()).await;
+    TestApp {
+        bus: env.bus().await,
+        pool: env.pool::<identity::App>().await,
         config,
-        shutdown,
-        task: Some(task),
+        passwords: app.passwords(),
+        running: testkit::run(app),
         env,
     }
 }
 
-impl TestIdentity {
+impl TestApp {
     /// A request with no user, as the gateway sends register, login, refresh and logout.
     pub(crate) async fn call<R: Request>(&self, request: R) -> Result<R::Reply, BusError> {
         self.bus.request(&RequestContext::new(), &request).await
@@ -170,7 +164,7 @@ impl TestIdentity {
 
     /// Every event of the IDENTITY stream so far: subject (without prefix), payload, headers.
     pub(crate) async fn events(&self) -> Vec<(String, serde_json::Value, async_nats::HeaderMap)> {
-        let mut stream = self.bus.stream("IDENTITY").await.unwrap();
+        let mut stream = self.bus.stream(UserRegistered::STREAM).await.unwrap();
         let count = stream.info().await.unwrap().state.messages;
         let mut events = Vec::new();
         for seq in 1..=count {
@@ -198,17 +192,8 @@ impl TestIdentity {
         (payload, headers)
     }
 
-    pub(crate) async fn stop(mut self) {
-        self.shutdown.cancel();
-        if let Some(task) = self.task.take() {
-            task.await.unwrap().unwrap();
-        }
-    }
-}
-
-impl Drop for TestIdentity {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+    pub(crate) async fn stop(self) {
+        self.running.stop().await;
     }
 }
 

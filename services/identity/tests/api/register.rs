@@ -2,7 +2,7 @@ use bus::ErrorCode;
 use contracts::identity::{RegisterUser, Role};
 use serde_json::json;
 
-use crate::helpers::{PASSWORD, spawn_identity, spawn_identity_with, test_config};
+use crate::helpers::{PASSWORD, spawn_app, spawn_app_with, test_config};
 
 fn registration(email: &str, password: &str) -> RegisterUser {
     RegisterUser {
@@ -14,7 +14,7 @@ fn registration(email: &str, password: &str) -> RegisterUser {
 
 #[tokio::test]
 async fn registering_answers_the_account_with_a_normalised_email_and_the_user_role() {
-    let identity = spawn_identity().await;
+    let identity = spawn_app().await;
 
     let user = identity
         .call(registration("  Ada@Example.COM ", PASSWORD))
@@ -42,7 +42,7 @@ async fn registering_answers_the_account_with_a_normalised_email_and_the_user_ro
 
 #[tokio::test]
 async fn an_email_taken_in_any_case_is_a_conflict() {
-    let identity = spawn_identity().await;
+    let identity = spawn_app().await;
     identity.register("ada@example.com").await;
 
     let again = identity
@@ -56,7 +56,7 @@ async fn an_email_taken_in_any_case_is_a_conflict() {
 
 #[tokio::test]
 async fn passwords_must_be_10_to_128_characters() {
-    let identity = spawn_identity().await;
+    let identity = spawn_app().await;
 
     let short = identity
         .call(registration("a@example.com", "123456789"))
@@ -84,7 +84,7 @@ async fn passwords_must_be_10_to_128_characters() {
 
 #[tokio::test]
 async fn bad_emails_and_names_are_refused_and_nothing_is_stored() {
-    let identity = spawn_identity().await;
+    let identity = spawn_app().await;
 
     let email = identity
         .call(registration("not-an-email", PASSWORD))
@@ -111,7 +111,7 @@ async fn bad_emails_and_names_are_refused_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn a_registration_naming_roles_is_refused() {
-    let identity = spawn_identity().await;
+    let identity = spawn_app().await;
 
     let code = identity
         .call_raw(
@@ -131,10 +131,10 @@ async fn a_registration_naming_roles_is_refused() {
 
 #[tokio::test]
 async fn the_first_account_is_an_admin_only_when_configured() {
-    let plain = spawn_identity().await;
+    let plain = spawn_app().await;
     let mut config = test_config();
     config.first_user_admin = true;
-    let dev = spawn_identity_with(config).await;
+    let dev = spawn_app_with(config).await;
 
     let not_admin = plain.register("first@example.com").await;
     let admin = dev.register("first@example.com").await;
@@ -151,7 +151,7 @@ async fn the_first_account_is_an_admin_only_when_configured() {
 async fn simultaneous_first_registrations_make_exactly_one_admin() {
     let mut config = test_config();
     config.first_user_admin = true;
-    let identity = spawn_identity_with(config).await;
+    let identity = spawn_app_with(config).await;
 
     let users = futures::future::join_all(
         (0..6).map(|i| identity.register_email(format!("racer{i}@example.com"))),
@@ -168,7 +168,7 @@ async fn simultaneous_first_registrations_make_exactly_one_admin() {
 
 #[tokio::test]
 async fn create_user_makes_an_admin_through_the_registration_path() {
-    let identity = spawn_identity().await;
+    let identity = spawn_app().await;
     let request = registration("Root@Example.com", PASSWORD);
 
     let admin = identity::create_user(

@@ -5,14 +5,10 @@ use testkit::TestEnv;
 
 use crate::helpers::test_config;
 
+/// The kit's start path, whose failure is the point here.
 async fn build(config: identity::Config) -> anyhow::Result<identity::App> {
     let env = TestEnv::new().await;
-    let bus = env.provisioned_bus().await;
-    let pool =
-        bus::pg::connect_and_migrate(&env.database_url, identity::SCHEMA, &identity::MIGRATOR, 2)
-            .await
-            .unwrap();
-    identity::App::build(config, bus, pool).await
+    bus::kit::start::<identity::App>(&env.platform(), config).await
 }
 
 #[tokio::test]

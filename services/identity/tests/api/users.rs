@@ -2,7 +2,7 @@ use bus::ErrorCode;
 use contracts::identity::{DeleteUser, GetUser, Role, SetUserRoles, UpdateUser, UserChanges};
 use serde_json::json;
 
-use crate::helpers::{PASSWORD, spawn_identity};
+use crate::helpers::{PASSWORD, spawn_app};
 
 fn rename(name: &str) -> UserChanges {
     UserChanges {
@@ -13,7 +13,7 @@ fn rename(name: &str) -> UserChanges {
 
 #[tokio::test]
 async fn users_read_and_rename_their_own_account() {
-    let identity = spawn_identity().await;
+    let identity = spawn_app().await;
     let (user, _, me) = identity.signed_up("ada@example.com").await;
 
     let read = identity
@@ -39,7 +39,7 @@ async fn users_read_and_rename_their_own_account() {
 
 #[tokio::test]
 async fn a_user_cannot_read_update_or_delete_another_user() {
-    let identity = spawn_identity().await;
+    let identity = spawn_app().await;
     let (_, _, mallory) = identity.signed_up("mallory@example.com").await;
     let victim = identity.register("ada@example.com").await;
 
@@ -87,7 +87,7 @@ async fn a_user_cannot_read_update_or_delete_another_user() {
 
 #[tokio::test]
 async fn an_admin_can_read_update_and_delete_any_account() {
-    let identity = spawn_identity().await;
+    let identity = spawn_app().await;
     let root = identity.admin().await;
     let user = identity.register("ada@example.com").await;
 
@@ -135,7 +135,7 @@ async fn an_admin_can_read_update_and_delete_any_account() {
 
 #[tokio::test]
 async fn requests_about_accounts_without_a_user_are_unauthorized() {
-    let identity = spawn_identity().await;
+    let identity = spawn_app().await;
     let user = identity.register("ada@example.com").await;
 
     let read = identity
@@ -154,7 +154,7 @@ async fn requests_about_accounts_without_a_user_are_unauthorized() {
 
 #[tokio::test]
 async fn an_update_naming_roles_id_or_email_verified_is_refused() {
-    let identity = spawn_identity().await;
+    let identity = spawn_app().await;
     let (user, _, me) = identity.signed_up("ada@example.com").await;
 
     for extra in [
@@ -194,7 +194,7 @@ async fn an_update_naming_roles_id_or_email_verified_is_refused() {
 
 #[tokio::test]
 async fn nobody_changes_their_own_roles_but_an_admin_sets_others() {
-    let identity = spawn_identity().await;
+    let identity = spawn_app().await;
     let root = identity.admin().await;
     let (user, _, me) = identity.signed_up("ada@example.com").await;
 
@@ -248,7 +248,7 @@ async fn nobody_changes_their_own_roles_but_an_admin_sets_others() {
 
 #[tokio::test]
 async fn changing_your_own_email_or_password_needs_the_current_password() {
-    let identity = spawn_identity().await;
+    let identity = spawn_app().await;
     let (user, _, me) = identity.signed_up("ada@example.com").await;
     let new_email = |current: Option<&str>| UserChanges {
         email: Some("Countess@Example.com".into()),
@@ -301,7 +301,7 @@ async fn changing_your_own_email_or_password_needs_the_current_password() {
 
 #[tokio::test]
 async fn taking_another_accounts_email_is_a_conflict() {
-    let identity = spawn_identity().await;
+    let identity = spawn_app().await;
     identity.register("grace@example.com").await;
     let (user, _, me) = identity.signed_up("ada@example.com").await;
     let changes = UserChanges {
@@ -327,7 +327,7 @@ async fn taking_another_accounts_email_is_a_conflict() {
 
 #[tokio::test]
 async fn deleting_your_own_account_ends_your_sessions() {
-    let identity = spawn_identity().await;
+    let identity = spawn_app().await;
     let (user, session, me) = identity.signed_up("ada@example.com").await;
 
     identity

@@ -29,8 +29,8 @@ pub struct GlobalQuote {
     pub latest_trading_day: NaiveDate,
 }
 
-/// One candidate of `SYMBOL_SEARCH`. Alpha Vantage spells foreign listings with a suffix
-/// (`TSCO.LON`), which is not a [`Ticker`]; hence `symbol` is kept as text, see [`Self::ticker`].
+/// One candidate of `SYMBOL_SEARCH`. `symbol` is kept as Alpha Vantage wrote it, see
+/// [`Self::ticker`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SymbolMatch {
     pub symbol: String,
@@ -49,7 +49,7 @@ pub struct SymbolMatch {
 }
 
 impl SymbolMatch {
-    /// The symbol as a [`Ticker`], when it is one (US listings are; `TSCO.LON` is not).
+    /// The symbol as a [`Ticker`], when it is one (`TSCF`, `TSCO.LON` are).
     pub fn ticker(&self) -> Option<Ticker> {
         Ticker::parse(&self.symbol).ok()
     }

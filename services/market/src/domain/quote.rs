@@ -2,7 +2,10 @@
 //! one place, so every feed (simulated or Alpha Vantage) reports it the same way.
 
 use chrono::{DateTime, Utc};
-use contracts::market::{Quote, QuoteSource, Ticker};
+use contracts::{
+    Currency,
+    market::{Quote, QuoteSource, Ticker},
+};
 use rust_decimal::{Decimal, RoundingStrategy};
 
 /// Decimal places of `change_percent`, as documented on [`Quote`].
@@ -13,7 +16,7 @@ const CHANGE_PERCENT_DP: u32 = 4;
 pub fn quote_from_tick(
     symbol: Ticker,
     price: Decimal,
-    currency: String,
+    currency: Currency,
     previous_close: Option<Decimal>,
     as_of: DateTime<Utc>,
     source: QuoteSource,
@@ -51,7 +54,7 @@ mod tests {
         quote_from_tick(
             Ticker::parse("AAPL").unwrap(),
             price,
-            "USD".to_owned(),
+            Currency::parse("USD").unwrap(),
             previous_close,
             DateTime::UNIX_EPOCH,
             QuoteSource::Simulated,

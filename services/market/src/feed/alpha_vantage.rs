@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use bus::RequestContext;
 use chrono::Utc;
-use contracts::market::{QuoteSource, Ticker};
+use contracts::{
+    Currency,
+    market::{QuoteSource, Ticker},
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -20,7 +23,7 @@ use crate::{
 pub struct AlphaVantageFeed {
     state: AppState,
     provider: std::sync::Arc<AlphaVantage>,
-    queue: Vec<(Ticker, String)>,
+    queue: Vec<(Ticker, Currency)>,
 }
 
 impl AlphaVantageFeed {

@@ -30,12 +30,6 @@ pub(crate) async fn publish_quote(
         source: quote.source,
     };
     state.bus.publish_event(ctx, &event).await?;
-    let bytes =
-        serde_json::to_vec(quote).map_err(|e| MarketError::Corrupt(format!("quote: {e}")))?;
-    state
-        .quotes
-        .put(quote.symbol.as_str(), bytes.into())
-        .await
-        .map_err(|e| MarketError::Kv(e.to_string()))?;
+    state.quotes.put(&quote.symbol, quote).await?;
     Ok(())
 }

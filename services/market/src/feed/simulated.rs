@@ -4,7 +4,10 @@ use std::{collections::BTreeMap, time::Duration};
 
 use bus::RequestContext;
 use chrono::Utc;
-use contracts::market::{Quote, QuoteSource, Ticker};
+use contracts::{
+    Currency,
+    market::{Quote, QuoteSource, Ticker},
+};
 use rust_decimal::Decimal;
 use tokio_util::sync::CancellationToken;
 
@@ -26,7 +29,7 @@ const RELOAD_EVERY: u64 = 12;
 struct Tracked {
     price: Decimal,
     previous_close: Option<Decimal>,
-    currency: String,
+    currency: Currency,
 }
 
 pub struct SimulatedFeed {
@@ -120,7 +123,6 @@ impl SimulatedFeed {
     }
 
     async fn last_quote(&self, symbol: &Ticker) -> Option<Quote> {
-        let bytes = self.state.quotes.get(symbol.as_str()).await.ok()??;
-        serde_json::from_slice(&bytes).ok()
+        self.state.quotes.get(symbol).await.ok()?
     }
 }

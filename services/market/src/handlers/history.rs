@@ -15,20 +15,14 @@ use crate::{
 
 #[tracing::instrument(name = "market.history.get", skip_all, fields(symbol = %req.symbol))]
 pub async fn get(
-    state: AppState,
+    state: &AppState,
     _ctx: RequestContext,
     req: GetPriceHistory,
 ) -> Result<PriceHistory, MarketError> {
-    if let (Some(from), Some(to)) = (req.from, req.to)
-        && from > to
-    {
-        return Err(MarketError::Invalid(format!(
-            "from ({from}) is after to ({to})"
-        )));
-    }
-    let symbol = require(&state, &req.symbol).await?;
+    let symbol = require(state, &req.symbol).await?;
+    let (from, to) = (req.range.from(), req.range.to());
     let mut conn = state.db.acquire().await?;
-    let mut closes = store::daily_close::range(&mut conn, &req.symbol, req.from, req.to).await?;
+    let mut closes = store::daily_close::range(&mut conn, &req.symbol, from, to).await?;
     // With a provider configured, a thin local history is filled in once from it.
     if closes.len() <= 1
         && let Some(provider) = &state.alpha_vantage
@@ -36,8 +30,7 @@ pub async fn get(
         match provider.daily_closes(&req.symbol, false).await {
             Ok(fetched) if !fetched.is_empty() => {
                 store::daily_close::upsert(&mut conn, &req.symbol, &fetched).await?;
-                closes =
-                    store::daily_close::range(&mut conn, &req.symbol, req.from, req.to).await?;
+                closes = store::daily_close::range(&mut conn, &req.symbol, from, to).await?;
             }
             Ok(_) => {}
             Err(err) => {
@@ -54,7 +47,7 @@ pub async fn get(
 
 #[tracing::instrument(name = "market.history.import", skip_all, fields(symbol = %req.symbol))]
 pub async fn import(
-    state: AppState,
+    state: &AppState,
     _ctx: RequestContext,
     req: ImportPriceHistory,
 ) -> Result<HistoryImported, MarketError> {
@@ -67,7 +60,7 @@ pub async fn import(
         }
     };
     closes.sort_by_key(|c| c.date);
-    require(&state, &req.symbol).await?;
+    require(state, &req.symbol).await?;
     let mut tx = state.db.begin().await?;
     store::daily_close::upsert(&mut tx, &req.symbol, &closes).await?;
     tx.commit().await?;

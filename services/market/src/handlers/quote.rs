@@ -7,26 +7,19 @@ use crate::{app::AppState, error::MarketError, handlers::symbol::require};
 
 #[tracing::instrument(name = "market.quote.get", skip_all, fields(symbol = %req.symbol))]
 pub async fn get(
-    state: AppState,
+    state: &AppState,
     _ctx: RequestContext,
     req: GetQuote,
 ) -> Result<Quote, MarketError> {
     // The hot path is memory; then the bucket (the book is empty while its watch is down);
     // the catalogue is only consulted to tell "unknown symbol" from "no price yet".
-    if let Some(quote) = state.quote_book.get(req.symbol.as_str()) {
+    if let Some(quote) = state.quote_book.get(&req.symbol) {
         return Ok(quote);
     }
-    let entry = state
-        .quotes
-        .get(req.symbol.as_str())
-        .await
-        .map_err(|e| MarketError::Kv(e.to_string()))?;
-    match entry {
-        Some(bytes) => {
-            serde_json::from_slice(&bytes).map_err(|e| MarketError::Corrupt(format!("quote: {e}")))
-        }
+    match state.quotes.get(&req.symbol).await? {
+        Some(quote) => Ok(quote),
         None => {
-            require(&state, &req.symbol).await?;
+            require(state, &req.symbol).await?;
             Err(MarketError::NoQuote(req.symbol))
         }
     }

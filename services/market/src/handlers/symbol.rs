@@ -1,34 +1,30 @@
 //! `market.v1.symbol.search|get|create`.
+//!
+//! Every field rule (ticker, name, exchange, currency, query length, limit) is a contract type:
+//! a request that reaches a handler has passed them, and a symbol found at Alpha Vantage is
+//! built through the same types.
 
 use bus::RequestContext;
-use contracts::market::{
-    AssetType, CreateSymbol, GetSymbol, SearchSymbols, Symbol, SymbolList, Ticker,
+use contracts::{
+    Currency,
+    market::{
+        AssetType, CreateSymbol, Exchange, GetSymbol, SearchSymbols, Symbol, SymbolList,
+        SymbolName, Ticker,
+    },
 };
 
-use crate::{app::AppState, error::MarketError, store};
+use crate::{alpha_vantage::SymbolMatch, app::AppState, error::MarketError, store};
 
 #[tracing::instrument(name = "market.symbol.search", skip_all)]
 pub async fn search(
-    state: AppState,
+    state: &AppState,
     _ctx: RequestContext,
     req: SearchSymbols,
 ) -> Result<SymbolList, MarketError> {
-    let query = req.q.as_deref().unwrap_or_default().trim();
-    if query.chars().count() > SearchSymbols::MAX_QUERY_LEN {
-        return Err(MarketError::Invalid(format!(
-            "q is longer than {} characters",
-            SearchSymbols::MAX_QUERY_LEN
-        )));
-    }
-    let limit = req.limit.unwrap_or(SearchSymbols::DEFAULT_LIMIT);
-    if !(1..=SearchSymbols::MAX_LIMIT).contains(&limit) {
-        return Err(MarketError::Invalid(format!(
-            "limit must be between 1 and {}",
-            SearchSymbols::MAX_LIMIT
-        )));
-    }
+    let query = req.q.as_ref().map_or("", |q| q.as_str());
+    let limit = i64::from(req.limit.unwrap_or_default().get());
     let mut conn = state.db.acquire().await?;
-    let mut symbols = store::symbol::search(&mut conn, query, i64::from(limit)).await?;
+    let mut symbols = store::symbol::search(&mut conn, query, limit).await?;
     // The catalogue grows on demand: what Alpha Vantage knows and we do not is added, so a
     // symbol found by search can be quoted and charted right away.
     if symbols.is_empty()
@@ -39,7 +35,7 @@ pub async fn search(
             Ok(matches) => {
                 let found: Vec<Symbol> = matches.iter().filter_map(symbol_from_match).collect();
                 store::symbol::insert_missing(&mut conn, &found).await?;
-                symbols = store::symbol::search(&mut conn, query, i64::from(limit)).await?;
+                symbols = store::symbol::search(&mut conn, query, limit).await?;
             }
             Err(err) => {
                 tracing::warn!(error = %err, "Alpha Vantage symbol search failed; answering from the catalogue")
@@ -49,90 +45,44 @@ pub async fn search(
     Ok(SymbolList { symbols })
 }
 
-fn symbol_from_match(found: &crate::alpha_vantage::SymbolMatch) -> Option<Symbol> {
+/// An Alpha Vantage match as a catalogue entry, when it passes the catalogue's rules.
+fn symbol_from_match(found: &SymbolMatch) -> Option<Symbol> {
     let asset_type = match found.asset_type.as_str() {
         "Equity" => AssetType::Stock,
         "ETF" => AssetType::Etf,
         _ => return None,
     };
-    let currency = found.currency.trim().to_ascii_uppercase();
-    let valid_currency = currency.len() == 3 && currency.chars().all(|c| c.is_ascii_uppercase());
-    let name = found.name.trim();
-    let exchange: String = found
-        .region
-        .trim()
-        .chars()
-        .take(CreateSymbol::MAX_EXCHANGE_LEN)
-        .collect();
-    if !valid_currency
-        || name.is_empty()
-        || name.chars().count() > CreateSymbol::MAX_NAME_LEN
-        || exchange.is_empty()
-    {
-        return None;
-    }
     Some(Symbol {
         symbol: found.ticker()?,
-        name: name.to_owned(),
-        exchange,
-        currency,
+        name: SymbolName::parse(&found.name).ok()?,
+        exchange: Exchange::parse(&found.region).ok()?,
+        currency: Currency::parse(&found.currency).ok()?,
         asset_type,
     })
 }
 
 #[tracing::instrument(name = "market.symbol.get", skip_all, fields(symbol = %req.symbol))]
 pub async fn get(
-    state: AppState,
+    state: &AppState,
     _ctx: RequestContext,
     req: GetSymbol,
 ) -> Result<Symbol, MarketError> {
-    let mut conn = state.db.acquire().await?;
-    store::symbol::get(&mut conn, &req.symbol)
-        .await?
-        .ok_or(MarketError::UnknownSymbol(req.symbol))
+    require(state, &req.symbol).await
 }
 
 #[tracing::instrument(name = "market.symbol.create", skip_all, fields(symbol = %req.symbol))]
 pub async fn create(
-    state: AppState,
+    state: &AppState,
     _ctx: RequestContext,
     req: CreateSymbol,
 ) -> Result<Symbol, MarketError> {
-    let req = validate(req)?;
     let mut conn = state.db.acquire().await?;
     let symbol = store::symbol::insert(&mut conn, &req).await?;
     tracing::info!(symbol = %symbol.symbol, "symbol added");
     Ok(symbol)
 }
 
-/// Trims and checks a new symbol the way the table's constraints will, with clear messages.
-fn validate(mut req: CreateSymbol) -> Result<CreateSymbol, MarketError> {
-    req.name = req.name.trim().to_owned();
-    req.exchange = req.exchange.trim().to_ascii_uppercase();
-    req.currency = req.currency.trim().to_ascii_uppercase();
-    let name_len = req.name.chars().count();
-    if name_len == 0 || name_len > CreateSymbol::MAX_NAME_LEN {
-        return Err(MarketError::Invalid(format!(
-            "name must be 1 to {} characters",
-            CreateSymbol::MAX_NAME_LEN
-        )));
-    }
-    let exchange_len = req.exchange.chars().count();
-    if exchange_len == 0 || exchange_len > CreateSymbol::MAX_EXCHANGE_LEN {
-        return Err(MarketError::Invalid(format!(
-            "exchange must be 1 to {} characters",
-            CreateSymbol::MAX_EXCHANGE_LEN
-        )));
-    }
-    if req.currency.len() != 3 || !req.currency.chars().all(|c| c.is_ascii_uppercase()) {
-        return Err(MarketError::Invalid(
-            "currency must be a 3-letter ISO 4217 code, e.g. USD".into(),
-        ));
-    }
-    Ok(req)
-}
-
-/// Whether `symbol` is in the catalogue, for handlers of other resources.
+/// The catalogue entry of `symbol`, or [`MarketError::UnknownSymbol`].
 pub(crate) async fn require(state: &AppState, symbol: &Ticker) -> Result<Symbol, MarketError> {
     let mut conn = state.db.acquire().await?;
     store::symbol::get(&mut conn, symbol)
@@ -142,49 +92,37 @@ pub(crate) async fn require(state: &AppState, symbol: &Ticker) -> Result<Symbol,
 
 #[cfg(test)]
 mod tests {
+    use rust_decimal::Decimal;
+
     use super::*;
 
-    fn new_symbol() -> CreateSymbol {
-        CreateSymbol {
-            symbol: Ticker::parse("ACME").unwrap(),
-            name: "  Acme Corp ".into(),
-            exchange: "nyse".into(),
-            currency: "usd".into(),
-            asset_type: AssetType::Stock,
+    fn found(symbol: &str, currency: &str, region: &str) -> SymbolMatch {
+        SymbolMatch {
+            symbol: symbol.into(),
+            name: "  Nestlé S.A. ".into(),
+            asset_type: "Equity".into(),
+            region: region.into(),
+            market_open: "09:00".into(),
+            market_close: "17:30".into(),
+            timezone: "UTC+01".into(),
+            currency: currency.into(),
+            match_score: Decimal::ONE,
         }
     }
 
     #[test]
-    fn validate_normalises_a_good_symbol() {
-        let ok = validate(new_symbol()).unwrap();
-        assert_eq!(
-            (ok.name.as_str(), ok.exchange.as_str(), ok.currency.as_str()),
-            ("Acme Corp", "NYSE", "USD")
-        );
+    fn a_match_becomes_a_symbol_by_the_catalogues_rules() {
+        let symbol = symbol_from_match(&found("NESN.SW", "chf", "Switzerland")).unwrap();
+        assert_eq!(symbol.symbol.as_str(), "NESN.SW");
+        assert_eq!(symbol.name.as_str(), "Nestlé S.A.");
+        assert_eq!(symbol.exchange.as_str(), "SWITZERLAND");
+        assert_eq!(symbol.currency.as_str(), "CHF");
     }
 
     #[test]
-    fn validate_refuses_empty_names_and_bad_currencies() {
-        assert!(
-            validate(CreateSymbol {
-                name: "  ".into(),
-                ..new_symbol()
-            })
-            .is_err()
-        );
-        assert!(
-            validate(CreateSymbol {
-                currency: "dollars".into(),
-                ..new_symbol()
-            })
-            .is_err()
-        );
-        assert!(
-            validate(CreateSymbol {
-                exchange: "X".repeat(33),
-                ..new_symbol()
-            })
-            .is_err()
-        );
+    fn a_match_that_breaks_a_rule_is_left_out() {
+        assert!(symbol_from_match(&found("NESN.SW", "Swiss francs", "Switzerland")).is_none());
+        assert!(symbol_from_match(&found("NESN.SW", "CHF", "")).is_none());
+        assert!(symbol_from_match(&found("NESN SW", "CHF", "Switzerland")).is_none());
     }
 }

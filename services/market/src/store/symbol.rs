@@ -1,6 +1,9 @@
 //! `market.symbol`: the catalogue.
 
-use contracts::market::{AssetType, CreateSymbol, Symbol, Ticker};
+use contracts::{
+    Currency, InvalidValue,
+    market::{AssetType, CreateSymbol, Exchange, Symbol, SymbolName, Ticker},
+};
 use sqlx::PgConnection;
 
 use crate::error::MarketError;
@@ -17,15 +20,14 @@ impl SymbolRow {
     /// Rows are checked by the table's constraints; a row that still does not parse means the
     /// schema and the code disagree, which is a bug worth an internal error, not a panic.
     fn into_symbol(self) -> Result<Symbol, MarketError> {
-        let symbol = Ticker::parse(&self.symbol)
-            .map_err(|e| MarketError::Corrupt(format!("symbol: {e}")))?;
+        let corrupt = |e: InvalidValue| MarketError::Corrupt(format!("{}: {e}", e.field));
         let asset_type = AssetType::parse(&self.asset_type)
             .ok_or_else(|| MarketError::Corrupt(format!("asset type {:?}", self.asset_type)))?;
         Ok(Symbol {
-            symbol,
-            name: self.name,
-            exchange: self.exchange,
-            currency: self.currency,
+            symbol: Ticker::parse(&self.symbol).map_err(corrupt)?,
+            name: SymbolName::parse(&self.name).map_err(corrupt)?,
+            exchange: Exchange::parse(&self.exchange).map_err(corrupt)?,
+            currency: Currency::parse(&self.currency).map_err(corrupt)?,
             asset_type,
         })
     }
@@ -81,9 +83,9 @@ pub async fn insert(conn: &mut PgConnection, new: &CreateSymbol) -> Result<Symbo
            values ($1, $2, $3, $4, $5)
            returning symbol, name, exchange, currency, asset_type"#,
         new.symbol.as_str(),
-        new.name,
-        new.exchange,
-        new.currency,
+        new.name.as_str(),
+        new.exchange.as_str(),
+        new.currency.as_str(),
         new.asset_type.as_str(),
     )
     .fetch_one(&mut *conn)
@@ -108,9 +110,9 @@ pub async fn insert_missing(
             r#"insert into market.symbol (symbol, name, exchange, currency, asset_type)
                values ($1, $2, $3, $4, $5) on conflict (symbol) do nothing"#,
             s.symbol.as_str(),
-            s.name,
-            s.exchange,
-            s.currency,
+            s.name.as_str(),
+            s.exchange.as_str(),
+            s.currency.as_str(),
             s.asset_type.as_str(),
         )
         .execute(&mut *conn)
@@ -123,7 +125,7 @@ pub async fn insert_missing(
 /// Every symbol with its currency and its latest close, for the price feed.
 pub struct FeedSymbol {
     pub symbol: Ticker,
-    pub currency: String,
+    pub currency: Currency,
     pub last_close: Option<rust_decimal::Decimal>,
 }
 
@@ -139,10 +141,9 @@ pub async fn for_feed(conn: &mut PgConnection) -> Result<Vec<FeedSymbol>, Market
     Ok(rows
         .into_iter()
         .filter_map(|row| {
-            let symbol = Ticker::parse(&row.symbol).ok()?;
             Some(FeedSymbol {
-                symbol,
-                currency: row.currency,
+                symbol: Ticker::parse(&row.symbol).ok()?,
+                currency: Currency::parse(&row.currency).ok()?,
                 last_close: row.last_close,
             })
         })

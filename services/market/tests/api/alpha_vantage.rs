@@ -16,7 +16,7 @@ use wiremock::{
     matchers::{method, path, query_param},
 };
 
-use crate::helpers::{TestMarket, spawn_market, ticker};
+use crate::helpers::{TestApp, spawn_app, ticker};
 
 const KEY: &str = "demo-key";
 
@@ -39,7 +39,7 @@ async fn answer(server: &MockServer, function: &str, body: serde_json::Value) {
         .await;
 }
 
-async fn feed(market: &TestMarket, server: &MockServer) -> AlphaVantageFeed {
+async fn feed(market: &TestApp, server: &MockServer) -> AlphaVantageFeed {
     let provider = Arc::new(
         AlphaVantage::new(AlphaVantageConfig {
             base_url: server.uri(),
@@ -49,11 +49,8 @@ async fn feed(market: &TestMarket, server: &MockServer) -> AlphaVantageFeed {
         .unwrap(),
     );
     let state = AppState {
-        db: market.pool.clone(),
-        bus: market.bus.clone(),
-        quotes: market.bus.kv("quotes").await.unwrap(),
         alpha_vantage: Some(provider.clone()),
-        quote_book: Default::default(),
+        ..market.state.clone()
     };
     AlphaVantageFeed::new(state, provider)
 }
@@ -71,7 +68,7 @@ async fn the_alpha_vantage_feed_turns_a_global_quote_into_a_price_and_a_quote() 
         }}),
     )
     .await;
-    let market = spawn_market(config(&server)).await;
+    let market = spawn_app(config(&server)).await;
     let mut feed = feed(&market, &server).await;
 
     let quoted = feed.try_run_once().await.unwrap().unwrap();
@@ -93,7 +90,7 @@ async fn the_alpha_vantage_feed_turns_a_global_quote_into_a_price_and_a_quote() 
 async fn a_rate_limit_note_is_reported_as_rate_limited() {
     let server = MockServer::start().await;
     answer(&server, "GLOBAL_QUOTE", json!({"Note": "Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute"})).await;
-    let market = spawn_market(config(&server)).await;
+    let market = spawn_app(config(&server)).await;
     let mut feed = feed(&market, &server).await;
 
     let err = feed.try_run_once().await.unwrap_err();
@@ -122,23 +119,22 @@ async fn search_adds_symbols_alpha_vantage_knows_to_the_catalogue() {
         ]}),
     )
     .await;
-    let market = spawn_market(config(&server)).await;
+    let market = spawn_app(config(&server)).await;
 
     let found = market
         .call(SearchSymbols {
-            q: Some("ZQZQ".into()),
+            q: Some(contracts::market::SearchQuery::parse("ZQZQ").unwrap()),
             limit: None,
         })
         .await
         .unwrap()
         .symbols;
 
-    assert_eq!(
-        found.len(),
-        1,
-        "the London listing does not fit a ticker: {found:?}"
-    );
+    // Both listings are tickers as users write them, the London one with its suffix.
+    let symbols: Vec<&str> = found.iter().map(|s| s.symbol.as_str()).collect();
+    assert_eq!(symbols, ["ZQZQ", "ZQZQ.LON"], "{found:?}");
     assert_eq!(found[0].name, "Zed Quebec Inc");
+    assert_eq!(found[1].currency, "GBX");
     assert_eq!(
         market
             .call(GetSymbol {
@@ -167,13 +163,12 @@ async fn a_thin_history_is_backfilled_from_time_series_daily() {
         }),
     )
     .await;
-    let market = spawn_market(config(&server)).await;
+    let market = spawn_app(config(&server)).await;
 
     let history = market
         .call(GetPriceHistory {
             symbol: ticker("AAPL"),
-            from: None,
-            to: None,
+            range: contracts::DateRange::default(),
         })
         .await
         .unwrap();

@@ -1,27 +1,21 @@
 use std::time::Duration;
 
 use bus::ErrorCode;
-use contracts::market::{GetQuote, PriceUpdated, Quote, QuoteSource};
+use bus::kv::Kv;
+use contracts::{
+    Event,
+    market::{GetQuote, PriceUpdated, Quote, QuoteSource, Quotes},
+};
 use futures::StreamExt;
-use market::{AppState, feed::simulated::SimulatedFeed};
+use market::feed::simulated::SimulatedFeed;
 use rust_decimal_macros::dec;
 
-use crate::helpers::{TestMarket, spawn_market, ticker};
+use crate::helpers::{TestApp, spawn_app, ticker};
 
-async fn state(market: &TestMarket) -> AppState {
-    AppState {
-        db: market.pool.clone(),
-        bus: market.bus.clone(),
-        quotes: market.bus.kv("quotes").await.unwrap(),
-        alpha_vantage: None,
-        quote_book: Default::default(),
-    }
-}
-
-async fn stream_messages(market: &TestMarket) -> u64 {
+async fn stream_messages(market: &TestApp) -> u64 {
     market
         .bus
-        .stream("PRICES")
+        .stream(PriceUpdated::STREAM)
         .await
         .unwrap()
         .info()
@@ -33,8 +27,8 @@ async fn stream_messages(market: &TestMarket) -> u64 {
 
 #[tokio::test]
 async fn a_tick_publishes_a_price_event_and_a_quote_for_every_symbol() {
-    let market = spawn_market(market::Config::default()).await;
-    let mut feed = SimulatedFeed::new(state(&market).await, Duration::from_secs(5), Some(7));
+    let market = spawn_app(market::Config::default()).await;
+    let mut feed = SimulatedFeed::new(market.state.clone(), Duration::from_secs(5), Some(7));
 
     let published = feed.try_run_once().await.unwrap();
 
@@ -53,7 +47,7 @@ async fn a_tick_publishes_a_price_event_and_a_quote_for_every_symbol() {
         quote.previous_close.map(|prev| quote.price - prev),
         "change is against the previous close"
     );
-    let stream = market.bus.stream("PRICES").await.unwrap();
+    let stream = market.bus.stream(PriceUpdated::STREAM).await.unwrap();
     let last = stream
         .get_last_raw_message_by_subject(&market.env.prefix.subject("evt.price.AAPL"))
         .await
@@ -69,10 +63,10 @@ async fn a_tick_publishes_a_price_event_and_a_quote_for_every_symbol() {
 
 #[tokio::test]
 async fn the_same_seed_gives_the_same_prices() {
-    let first = spawn_market(market::Config::default()).await;
-    let second = spawn_market(market::Config::default()).await;
-    let mut a = SimulatedFeed::new(state(&first).await, Duration::from_secs(5), Some(42));
-    let mut b = SimulatedFeed::new(state(&second).await, Duration::from_secs(5), Some(42));
+    let first = spawn_app(market::Config::default()).await;
+    let second = spawn_app(market::Config::default()).await;
+    let mut a = SimulatedFeed::new(first.state.clone(), Duration::from_secs(5), Some(42));
+    let mut b = SimulatedFeed::new(second.state.clone(), Duration::from_secs(5), Some(42));
 
     for _ in 0..3 {
         a.try_run_once().await.unwrap();
@@ -81,12 +75,12 @@ async fn the_same_seed_gives_the_same_prices() {
 
     // What each feed wrote to its bucket (the service's in-memory book may trail by a moment).
     let (qa, qb) = (
-        first.bus.kv("quotes").await.unwrap(),
-        second.bus.kv("quotes").await.unwrap(),
+        first.bus.bucket::<Quotes>().await.unwrap(),
+        second.bus.bucket::<Quotes>().await.unwrap(),
     );
     for symbol in ["AAPL", "BTC-USD", "SPY"] {
-        let a: Quote = serde_json::from_slice(&qa.get(symbol).await.unwrap().unwrap()).unwrap();
-        let b: Quote = serde_json::from_slice(&qb.get(symbol).await.unwrap().unwrap()).unwrap();
+        let a = qa.get(&ticker(symbol)).await.unwrap().unwrap();
+        let b = qb.get(&ticker(symbol)).await.unwrap().unwrap();
         assert_eq!(a.price, b.price, "{symbol}");
     }
     first.stop().await;
@@ -95,7 +89,7 @@ async fn the_same_seed_gives_the_same_prices() {
 
 #[tokio::test]
 async fn a_symbol_without_a_price_yet_is_not_found() {
-    let market = spawn_market(market::Config::default()).await;
+    let market = spawn_app(market::Config::default()).await;
 
     let err = market
         .call(GetQuote {
@@ -128,7 +122,7 @@ async fn the_running_service_feeds_prices_at_its_interval() {
         feed_seed: Some(1),
         ..market::Config::default()
     };
-    let market = spawn_market(config).await;
+    let market = spawn_app(config).await;
     let mut prices = market
         .bus
         .client()
@@ -160,8 +154,8 @@ async fn the_running_service_feeds_prices_at_its_interval() {
 
 #[tokio::test]
 async fn a_feed_restarted_continues_from_the_last_quote() {
-    let market = spawn_market(market::Config::default()).await;
-    let mut feed = SimulatedFeed::new(state(&market).await, Duration::from_secs(5), Some(3));
+    let market = spawn_app(market::Config::default()).await;
+    let mut feed = SimulatedFeed::new(market.state.clone(), Duration::from_secs(5), Some(3));
     feed.try_run_once().await.unwrap();
     let before = market
         .call(GetQuote {
@@ -171,7 +165,7 @@ async fn a_feed_restarted_continues_from_the_last_quote() {
         .unwrap()
         .price;
 
-    let mut restarted = SimulatedFeed::new(state(&market).await, Duration::from_millis(1), Some(3));
+    let mut restarted = SimulatedFeed::new(market.state.clone(), Duration::from_millis(1), Some(3));
     restarted.try_run_once().await.unwrap();
 
     let after = market
@@ -189,13 +183,12 @@ async fn a_feed_restarted_continues_from_the_last_quote() {
 
 #[tokio::test]
 async fn quotes_are_answered_from_the_followed_bucket_including_later_changes() {
-    let market = spawn_market(market::Config::default()).await;
-    let mut feed = SimulatedFeed::new(state(&market).await, Duration::from_secs(5), Some(9));
+    let market = spawn_app(market::Config::default()).await;
+    let mut feed = SimulatedFeed::new(market.state.clone(), Duration::from_secs(5), Some(9));
     feed.try_run_once().await.unwrap();
-    let quotes = market.bus.kv("quotes").await.unwrap();
-    let written = |quotes: async_nats::jetstream::kv::Store| async move {
-        serde_json::from_slice::<Quote>(&quotes.get("AAPL").await.unwrap().unwrap()).unwrap()
-    };
+    let quotes = market.bus.bucket::<Quotes>().await.unwrap();
+    let written =
+        |quotes: Kv<Quotes>| async move { quotes.get(&ticker("AAPL")).await.unwrap().unwrap() };
 
     // A later tick reaches the service without anyone asking the bucket for it.
     feed.try_run_once().await.unwrap();
@@ -216,7 +209,7 @@ async fn quotes_are_answered_from_the_followed_bucket_including_later_changes() 
     .await;
 
     // A deleted quote is not served from memory.
-    quotes.delete("AAPL").await.unwrap();
+    quotes.delete(&ticker("AAPL")).await.unwrap();
     testkit::wait_until(
         Duration::from_secs(5),
         "the deleted quote is gone",

@@ -4,7 +4,11 @@ use contracts::market::{DailyClose, GetPriceHistory, HistoryData, ImportPriceHis
 use rust_decimal_macros::dec;
 use sqlx::Executor;
 
-use crate::helpers::{spawn_market, ticker};
+use crate::helpers::{spawn_app, ticker};
+
+fn range(from: &str, to: &str) -> contracts::DateRange {
+    contracts::DateRange::new(Some(day(from)), Some(day(to))).unwrap()
+}
 
 fn day(d: &str) -> NaiveDate {
     d.parse().unwrap()
@@ -12,7 +16,7 @@ fn day(d: &str) -> NaiveDate {
 
 #[tokio::test]
 async fn imported_csv_closes_are_returned_in_date_order_within_the_range() {
-    let market = spawn_market(market::Config::default()).await;
+    let market = spawn_app(market::Config::default()).await;
     let csv = "date,close\n2026-01-05,101.50\n2026-01-02,100.00\n2026-01-06,99.25\n";
 
     let imported = market
@@ -25,8 +29,7 @@ async fn imported_csv_closes_are_returned_in_date_order_within_the_range() {
     let history = market
         .call(GetPriceHistory {
             symbol: ticker("MSFT"),
-            from: Some(day("2026-01-01")),
-            to: Some(day("2026-01-05")),
+            range: range("2026-01-01", "2026-01-05"),
         })
         .await
         .unwrap();
@@ -51,7 +54,7 @@ async fn imported_csv_closes_are_returned_in_date_order_within_the_range() {
 
 #[tokio::test]
 async fn importing_again_replaces_the_close_of_a_day() {
-    let market = spawn_market(market::Config::default()).await;
+    let market = spawn_app(market::Config::default()).await;
     let import = |close| ImportPriceHistory {
         symbol: ticker("MSFT"),
         data: HistoryData::Closes {
@@ -68,8 +71,7 @@ async fn importing_again_replaces_the_close_of_a_day() {
     let history = market
         .call(GetPriceHistory {
             symbol: ticker("MSFT"),
-            from: Some(day("2026-02-02")),
-            to: Some(day("2026-02-02")),
+            range: range("2026-02-02", "2026-02-02"),
         })
         .await
         .unwrap();
@@ -85,7 +87,7 @@ async fn importing_again_replaces_the_close_of_a_day() {
 
 #[tokio::test]
 async fn a_bad_row_refuses_the_whole_import_and_writes_nothing() {
-    let market = spawn_market(market::Config::default()).await;
+    let market = spawn_app(market::Config::default()).await;
     let csv = "date,close\n2026-03-02,10\n2026-03-03,-4\n";
 
     let err = market
@@ -105,8 +107,7 @@ async fn a_bad_row_refuses_the_whole_import_and_writes_nothing() {
     let history = market
         .call(GetPriceHistory {
             symbol: ticker("NVDA"),
-            from: Some(day("2026-03-01")),
-            to: Some(day("2026-03-31")),
+            range: range("2026-03-01", "2026-03-31"),
         })
         .await
         .unwrap();
@@ -116,22 +117,19 @@ async fn a_bad_row_refuses_the_whole_import_and_writes_nothing() {
 
 #[tokio::test]
 async fn history_of_an_unknown_symbol_is_not_found_and_an_inverted_range_is_invalid() {
-    let market = spawn_market(market::Config::default()).await;
+    let market = spawn_app(market::Config::default()).await;
 
     let unknown = market
         .call(GetPriceHistory {
             symbol: ticker("NOPE"),
-            from: None,
-            to: None,
+            range: contracts::DateRange::default(),
         })
         .await
         .unwrap_err();
     let inverted = market
-        .call(GetPriceHistory {
-            symbol: ticker("AAPL"),
-            from: Some(day("2026-02-01")),
-            to: Some(day("2026-01-01")),
-        })
+        .call_raw::<GetPriceHistory>(
+            serde_json::json!({"symbol": "AAPL", "from": "2026-02-01", "to": "2026-01-01"}),
+        )
         .await
         .unwrap_err();
     let import_unknown = market
@@ -152,7 +150,7 @@ async fn history_of_an_unknown_symbol_is_not_found_and_an_inverted_range_is_inva
 
 #[tokio::test]
 async fn a_broken_database_answers_an_error_and_the_service_keeps_serving() {
-    let market = spawn_market(market::Config::default()).await;
+    let market = spawn_app(market::Config::default()).await;
     market
         .pool
         .execute("alter table market.daily_close rename to daily_close_gone")
@@ -162,8 +160,7 @@ async fn a_broken_database_answers_an_error_and_the_service_keeps_serving() {
     let broken = market
         .call(GetPriceHistory {
             symbol: ticker("AAPL"),
-            from: None,
-            to: None,
+            range: contracts::DateRange::default(),
         })
         .await
         .unwrap_err();

@@ -1,16 +1,22 @@
 use bus::ErrorCode;
-use contracts::market::{AssetType, CreateSymbol, GetSymbol, SearchSymbols};
+use contracts::{
+    Currency, Limit,
+    market::{
+        AssetType, CreateSymbol, Exchange, GetSymbol, SearchQuery, SearchSymbols, SymbolName,
+    },
+};
+use serde_json::json;
 
-use crate::helpers::{spawn_market, ticker};
+use crate::helpers::{spawn_app, ticker};
 
 #[tokio::test]
 async fn the_catalogue_is_seeded_with_large_caps_etfs_and_crypto() {
-    let market = spawn_market(market::Config::default()).await;
+    let market = spawn_app(market::Config::default()).await;
 
     let all = market
         .call(SearchSymbols {
             q: None,
-            limit: Some(100),
+            limit: Some(Limit::new(100).unwrap()),
         })
         .await
         .unwrap()
@@ -29,11 +35,11 @@ async fn the_catalogue_is_seeded_with_large_caps_etfs_and_crypto() {
 
 #[tokio::test]
 async fn search_matches_symbol_prefix_and_name_with_the_exact_symbol_first() {
-    let market = spawn_market(market::Config::default()).await;
+    let market = spawn_app(market::Config::default()).await;
 
     let by_symbol = market
         .call(SearchSymbols {
-            q: Some("aapl".into()),
+            q: Some(SearchQuery::parse("aapl").unwrap()),
             limit: None,
         })
         .await
@@ -41,7 +47,7 @@ async fn search_matches_symbol_prefix_and_name_with_the_exact_symbol_first() {
         .symbols;
     let by_name = market
         .call(SearchSymbols {
-            q: Some("micro".into()),
+            q: Some(SearchQuery::parse("micro").unwrap()),
             limit: None,
         })
         .await
@@ -49,7 +55,7 @@ async fn search_matches_symbol_prefix_and_name_with_the_exact_symbol_first() {
         .symbols;
     let wildcard = market
         .call(SearchSymbols {
-            q: Some("%".into()),
+            q: Some(SearchQuery::parse("%").unwrap()),
             limit: None,
         })
         .await
@@ -67,13 +73,10 @@ async fn search_matches_symbol_prefix_and_name_with_the_exact_symbol_first() {
 
 #[tokio::test]
 async fn search_refuses_a_limit_out_of_range() {
-    let market = spawn_market(market::Config::default()).await;
+    let market = spawn_app(market::Config::default()).await;
 
     let err = market
-        .call(SearchSymbols {
-            q: None,
-            limit: Some(0),
-        })
+        .call_raw::<SearchSymbols>(json!({"limit": 0}))
         .await
         .unwrap_err();
 
@@ -83,7 +86,7 @@ async fn search_refuses_a_limit_out_of_range() {
 
 #[tokio::test]
 async fn an_unknown_symbol_is_not_found() {
-    let market = spawn_market(market::Config::default()).await;
+    let market = spawn_app(market::Config::default()).await;
 
     let err = market
         .call(GetSymbol {
@@ -98,12 +101,12 @@ async fn an_unknown_symbol_is_not_found() {
 
 #[tokio::test]
 async fn a_created_symbol_can_be_read_and_not_created_twice() {
-    let market = spawn_market(market::Config::default()).await;
+    let market = spawn_app(market::Config::default()).await;
     let new = CreateSymbol {
         symbol: ticker("acme"),
-        name: " Acme Corp ".into(),
-        exchange: "nyse".into(),
-        currency: "usd".into(),
+        name: SymbolName::parse(" Acme Corp ").unwrap(),
+        exchange: Exchange::parse("nyse").unwrap(),
+        currency: Currency::parse("usd").unwrap(),
         asset_type: AssetType::Stock,
     };
 
@@ -131,16 +134,11 @@ async fn a_created_symbol_can_be_read_and_not_created_twice() {
 
 #[tokio::test]
 async fn a_symbol_with_a_bad_currency_is_refused_and_not_stored() {
-    let market = spawn_market(market::Config::default()).await;
+    let market = spawn_app(market::Config::default()).await;
 
     let err = market
-        .call(CreateSymbol {
-            symbol: ticker("BAD"),
-            name: "Bad".into(),
-            exchange: "NYSE".into(),
-            currency: "dollars".into(),
-            asset_type: AssetType::Stock,
-        })
+        .call_raw::<CreateSymbol>(json!({"symbol": "BAD", "name": "Bad", "exchange": "NYSE",
+            "currency": "dollars", "asset_type": "stock"}))
         .await
         .unwrap_err();
 

@@ -96,7 +96,10 @@ async fn symbol_search_returns_every_match_with_its_score() {
 
     assert_eq!(matches.len(), 2);
     assert_eq!(matches[0].symbol, "TSCO.LON");
-    assert_eq!(matches[0].ticker(), None);
+    assert_eq!(
+        matches[0].ticker(),
+        Some(Ticker::parse("TSCO.LON").unwrap())
+    );
     assert_eq!(matches[0].currency, "GBX");
     assert_eq!(matches[0].match_score, dec!(0.7273));
     assert_eq!(matches[1].ticker(), Some(Ticker::parse("TSCDF").unwrap()));

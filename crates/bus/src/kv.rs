@@ -1,0 +1,116 @@
+//! Typed KV buckets: [`Bus::bucket`] opens the bucket a [`contracts::Bucket`] declares, and
+//! [`Kv`] puts and gets its values as their contract type, so no caller spells a bucket name or
+//! encodes a value by hand.
+
+use std::marker::PhantomData;
+
+use async_nats::jetstream::kv::{self, Operation};
+use contracts::Bucket;
+use futures::{Stream, StreamExt};
+
+use crate::{Bus, BusError};
+
+impl Bus {
+    /// The bucket `B` declares, under this deployment's prefix (it must have been provisioned).
+    pub async fn bucket<B: Bucket>(&self) -> Result<Kv<B>, BusError> {
+        let store = self
+            .jetstream()
+            .get_key_value(self.prefix().bucket(B::NAME))
+            .await
+            .map_err(BusError::nats)?;
+        Ok(Kv {
+            store,
+            _bucket: PhantomData,
+        })
+    }
+}
+
+/// A handle on the bucket `B`; cheap to clone.
+pub struct Kv<B: Bucket> {
+    store: kv::Store,
+    _bucket: PhantomData<fn() -> B>,
+}
+
+impl<B: Bucket> Clone for Kv<B> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            _bucket: PhantomData,
+        }
+    }
+}
+
+impl<B: Bucket> std::fmt::Debug for Kv<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kv").field("bucket", &B::NAME).finish()
+    }
+}
+
+/// One change seen by [`Kv::watch_all`].
+#[derive(Debug)]
+pub enum Change<B: Bucket> {
+    Put(B::Key, B::Value),
+    Deleted(B::Key),
+    /// A value that does not decode as `B::Value` (what a reader should treat as absent).
+    Undecodable(B::Key, serde_json::Error),
+}
+
+impl<B: Bucket> Kv<B> {
+    /// The value at `key`, if any. A value that does not decode is [`BusError::Decode`].
+    pub async fn get(&self, key: &B::Key) -> Result<Option<B::Value>, BusError> {
+        let raw = B::key(key);
+        let Some(bytes) = self.store.get(&raw).await.map_err(BusError::nats)? else {
+            return Ok(None);
+        };
+        decode::<B>(&raw, &bytes).map(Some)
+    }
+
+    /// Writes `value` at `key`; answers the bucket's revision.
+    pub async fn put(&self, key: &B::Key, value: &B::Value) -> Result<u64, BusError> {
+        let bytes = serde_json::to_vec(value).map_err(BusError::Encode)?;
+        self.store
+            .put(B::key(key), bytes.into())
+            .await
+            .map_err(BusError::nats)
+    }
+
+    /// Deletes the value at `key` (a delete marker, as KV keeps history).
+    pub async fn delete(&self, key: &B::Key) -> Result<(), BusError> {
+        self.store.delete(B::key(key)).await.map_err(BusError::nats)
+    }
+
+    /// The latest value of every key, then every change, for as long as the watch lasts. A
+    /// key the bucket never writes is an `Err` item naming it, a value that does not decode a
+    /// [`Change::Undecodable`] (the watch goes on either way); a broken watch is an `Err` and
+    /// then the end of the stream.
+    pub async fn watch_all(
+        &self,
+    ) -> Result<impl Stream<Item = Result<Change<B>, BusError>> + Send + use<B>, BusError> {
+        let watch = self
+            .store
+            .watch_with_history(">")
+            .await
+            .map_err(BusError::nats)?;
+        Ok(watch.map(|entry| {
+            let entry = entry.map_err(BusError::nats)?;
+            let key = B::parse_key(&entry.key).ok_or_else(|| BusError::Decode {
+                subject: entry.key.clone(),
+                source: serde::de::Error::custom("not a key of this bucket"),
+            })?;
+            Ok(match entry.operation {
+                Operation::Put => match serde_json::from_slice(&entry.value) {
+                    Ok(value) => Change::Put(key, value),
+                    Err(err) => Change::Undecodable(key, err),
+                },
+                Operation::Delete | Operation::Purge => Change::Deleted(key),
+            })
+        }))
+    }
+}
+
+fn decode<B: Bucket>(key: &str, bytes: &[u8]) -> Result<B::Value, BusError> {
+    serde_json::from_slice(bytes).map_err(|source| BusError::Decode {
+        subject: format!("{}/{key}", B::NAME),
+        source,
+    })
+}
