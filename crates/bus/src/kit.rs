@@ -23,7 +23,7 @@ use clap::{ArgMatches, Args, Command, FromArgMatches};
 use sqlx::{PgPool, migrate::Migrator};
 use tokio_util::sync::CancellationToken;
 
-use crate::{Bus, NatsArgs, ServiceBuilder, pg, provision, shutdown_on_signal};
+use crate::{Bus, Clock, NatsArgs, ServiceBuilder, pg, provision, shutdown_on_signal};
 
 /// The database of a local development setup; every binary's `--database-url` default.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/bourse";
@@ -83,6 +83,8 @@ pub struct Deps {
     pub db: Option<PgPool>,
     /// [`Platform::services`].
     pub services: Vec<&'static str>,
+    /// [`Platform::clock`].
+    pub clock: Clock,
 }
 
 impl Deps {
@@ -113,6 +115,8 @@ pub struct Platform {
     /// The services started together here (by `bourse dev`, from its list); empty when each
     /// runs on its own. The gateway's `/health/all` expects them.
     pub services: Vec<&'static str>,
+    /// The time services read; the system clock, or a manual one in tests.
+    pub clock: Clock,
 }
 
 impl Platform {
@@ -123,6 +127,7 @@ impl Platform {
             pool_size: 10,
             provision: true,
             services: Vec::new(),
+            clock: Clock::system(),
         }
     }
 }
@@ -170,6 +175,7 @@ async fn connect<S: Service>(platform: &Platform) -> anyhow::Result<Deps> {
         bus,
         db,
         services: platform.services.clone(),
+        clock: platform.clock.clone(),
     })
 }
 

@@ -18,12 +18,14 @@
 //! - [`consumer`]: durable pull consumers: ack after success, bounded redelivery, poison parking.
 //! - [`outbox`]: the transactional outbox (write in the caller's transaction, relay to JetStream).
 //! - [`pg`]: a pool bound to one service's Postgres schema, migrated at start.
+//! - [`Clock`]: the time services read, manual in tests.
 //! - [`shutdown_on_signal`]: Ctrl-C / SIGTERM to a cancellation token, for every binary.
 //!
 //! Everything here works on nats-server 2.9.10: async-nats is built without its `server_2_10`+
 //! features.
 
 mod args;
+mod clock;
 mod connection;
 pub mod consumer;
 pub mod discovery;
@@ -40,6 +42,7 @@ mod signal;
 
 pub use args::NatsArgs;
 pub use async_nats;
+pub use clock::Clock;
 pub use connection::{Bus, BusConfig};
 pub use error::{BusError, ErrorCode, ServiceError};
 pub use headers::{Actor, RequestContext};

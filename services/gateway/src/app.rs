@@ -38,6 +38,8 @@ pub(crate) struct AppState {
     pub(crate) limits: Arc<Limits>,
     /// What `/health/all` expects to find running.
     pub(crate) expected_services: Arc<[String]>,
+    /// When a WebSocket's sign-in ends is read from it.
+    pub(crate) clock: bus::Clock,
 }
 
 /// A built gateway: listening, registered with NATS, not serving yet.
@@ -79,12 +81,13 @@ impl Service for App {
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
             local_addr,
-            started_at: Utc::now(),
+            started_at: deps.clock.now(),
             sessions: CancellationToken::new(),
             ws_tasks: TaskTracker::new(),
             verifier: Arc::new(verifier),
             limits: Arc::new(limits),
             expected_services: expected_services.into(),
+            clock: deps.clock.clone(),
         };
         let router = router::build(state.clone())?;
         let service = deps

@@ -5,8 +5,8 @@ use std::{ops::ControlFlow, sync::Arc, time::Duration};
 
 use ::auth::AccessClaims;
 use axum::extract::ws::{Message, WebSocket};
-use bus::{Actor, ErrorCode, RequestContext, ServiceError};
-use chrono::Utc;
+use bus::{Actor, Clock, ErrorCode, RequestContext, ServiceError};
+use chrono::{DateTime, Utc};
 use contracts::market::Ticker;
 use futures::{StreamExt, stream::SplitStream};
 use tokio::{
@@ -63,6 +63,7 @@ pub(crate) async fn run(
             oversized: false,
             metrics: metrics.clone(),
             verifier: state.verifier.clone(),
+            clock: state.clock.clone(),
             user: None,
         };
         if let Some(claims) = signed_in {
@@ -97,6 +98,7 @@ struct Session {
     oversized: bool,
     metrics: Arc<Metrics>,
     verifier: Arc<Verifier>,
+    clock: Clock,
     /// Who the socket is signed in as, until when. Prices need nobody; user topics will.
     user: Option<SignedIn>,
 }
@@ -105,7 +107,7 @@ struct Session {
 #[derive(Debug, Clone)]
 struct SignedIn {
     actor: Actor,
-    until: Instant,
+    until: DateTime<Utc>,
 }
 
 impl Session {
@@ -126,7 +128,7 @@ impl Session {
                 () = state.sessions.cancelled() => self.close(1001, "the server is shutting down"),
                 () = self.tx.closed() => ControlFlow::Break(()),
                 () = tokio::time::sleep_until(deadline) => self.close(1000, "idle timeout"),
-                () = sleep_until_expiry(self.user.as_ref()), if self.user.is_some() => {
+                () = sleep_until_expiry(&self.clock, self.user.as_ref()), if self.user.is_some() => {
                     self.user = None;
                     tracing::debug!("WebSocket access token expired");
                     let frame = ServerFrame::error(
@@ -245,8 +247,7 @@ impl Session {
         let Some(expires_at) = claims.expires_at() else {
             return ServerFrame::error(ErrorCode::Unauthorized, "the access token is invalid");
         };
-        let left = (expires_at - Utc::now()).to_std().unwrap_or_default();
-        if left.is_zero() {
+        if expires_at <= self.clock.now() {
             return ServerFrame::error(ErrorCode::Unauthorized, "the access token has expired");
         }
         let actor = auth::actor_of(claims);
@@ -258,7 +259,7 @@ impl Session {
         };
         self.user = Some(SignedIn {
             actor,
-            until: Instant::now() + left,
+            until: expires_at,
         });
         frame
     }
@@ -333,9 +334,9 @@ impl Session {
 }
 
 /// Resolves when the signed-in user's token expires (never when nobody is signed in).
-async fn sleep_until_expiry(user: Option<&SignedIn>) {
+async fn sleep_until_expiry(clock: &Clock, user: Option<&SignedIn>) {
     match user {
-        Some(user) => tokio::time::sleep_until(user.until).await,
+        Some(user) => clock.sleep_until(user.until).await,
         None => std::future::pending().await,
     }
 }

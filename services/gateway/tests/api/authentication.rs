@@ -6,6 +6,7 @@ use std::time::Duration;
 use auth::{Role, TokenKeys};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::Utc;
+use contracts::{Request, identity::GetUser, market::GetSymbol};
 use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -190,17 +191,7 @@ async fn a_client_sent_user_header_is_ignored_and_the_verified_user_reaches_nats
     let app = spawn_app().await;
     let (user_id, token) = app.signed_in("real@example.com").await;
     // Listen to what the gateway sends identity, beside the service's own queue group.
-    let subject = app.env.prefix.subject("identity.v1.user.get");
-    let client = app.bus.client();
-    let mut requests = client.subscribe(subject).await.unwrap();
-    // A round trip on the same connection: once the probe comes back, the server has the
-    // subscription above (it handles one connection's commands in order).
-    let probe = client.new_inbox();
-    let mut probes = client.subscribe(probe.clone()).await.unwrap();
-    client.publish(probe, "probe".into()).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(5), probes.next())
-        .await
-        .expect("the probe comes back");
+    let mut requests = testkit::listen(&app.bus, GetUser::SUBJECT).await;
     let spoofed = "0190a000-0000-7000-8000-000000000001";
     let response = app
         .http
@@ -235,15 +226,7 @@ async fn a_client_sent_user_header_is_ignored_and_the_verified_user_reaches_nats
 async fn a_public_read_with_a_valid_token_acts_for_its_user_and_without_one_is_anonymous() {
     let app = spawn_app().await;
     let (user_id, token) = app.signed_in("reader@example.com").await;
-    let subject = app.env.prefix.subject("market.v1.symbol.get");
-    let client = app.bus.client();
-    let mut requests = client.subscribe(subject).await.unwrap();
-    let probe = client.new_inbox();
-    let mut probes = client.subscribe(probe.clone()).await.unwrap();
-    client.publish(probe, "probe".into()).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(5), probes.next())
-        .await
-        .expect("the probe comes back");
+    let mut requests = testkit::listen(&app.bus, GetSymbol::SUBJECT).await;
 
     for (token, expected) in [
         (Some(token.as_str()), Some(user_id.as_str())),

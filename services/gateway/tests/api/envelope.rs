@@ -3,6 +3,7 @@
 
 use bus::headers::{CORRELATION_ID, TRACEPARENT, USER_ID, USER_ROLES};
 use chrono::{DateTime, Utc};
+use contracts::{Request, market::GetSymbol};
 use futures::StreamExt;
 use serde_json::json;
 
@@ -70,12 +71,8 @@ async fn an_unknown_route_is_a_404_envelope_from_the_gateway() {
 #[tokio::test]
 async fn correlation_and_trace_reach_the_service_but_a_spoofed_user_header_does_not() {
     let app = spawn_gateway_only().await;
-    let subject = app
-        .env
-        .prefix
-        .subject(<contracts::market::GetSymbol as contracts::Request>::SUBJECT);
-    let mut requests = app.bus.client().subscribe(subject).await.unwrap();
-    app.bus.client().flush().await.unwrap();
+    // A responder the server has registered before the gateway's request can arrive.
+    let mut requests = testkit::listen(&app.bus, GetSymbol::SUBJECT).await;
     let responder = app.bus.client().clone();
     let seen = tokio::spawn(async move {
         let message = requests.next().await.expect("the gateway's request");

@@ -131,13 +131,12 @@ async fn requests_answer_504_when_market_does_not_answer_in_time() {
         ..Spawn::default()
     })
     .await;
-    let subject = app
-        .env
-        .prefix
-        .subject(<contracts::market::GetSymbol as contracts::Request>::SUBJECT);
-    // A responder that takes the request and never answers.
-    let mut silent = app.bus.client().subscribe(subject).await.unwrap();
-    app.bus.client().flush().await.unwrap();
+    // A responder that takes the request and never answers (registered before the request).
+    let mut silent = testkit::listen(
+        &app.bus,
+        <contracts::market::GetSymbol as contracts::Request>::SUBJECT,
+    )
+    .await;
     let swallow = tokio::spawn(async move { while silent.next().await.is_some() {} });
     let (status, body) = app.get_json("/api/v1/stocks/AAPL").await;
     swallow.abort();

@@ -51,6 +51,8 @@ pub(crate) struct Spawn {
     pub(crate) identity: bool,
     pub(crate) provision: bool,
     pub(crate) request_timeout: Duration,
+    /// The gateway's clock (a manual one lets a test pass a token's expiry without waiting).
+    pub(crate) clock: bus::Clock,
     pub(crate) configure: Box<dyn FnOnce(&mut gateway::Config)>,
 }
 
@@ -62,6 +64,7 @@ impl Default for Spawn {
             identity: true,
             provision: true,
             request_timeout: Duration::from_secs(5),
+            clock: bus::Clock::system(),
             configure: Box::new(|_| {}),
         }
     }
@@ -129,6 +132,7 @@ pub(crate) async fn spawn(options: Spawn) -> TestApp {
     let mut platform = env.platform();
     platform.nats.request_timeout = options.request_timeout;
     platform.provision = options.provision;
+    platform.clock = options.clock;
     let app = env.start_on::<gateway::App>(&platform, config).await;
     let addr = app.local_addr();
     running.push(testkit::run(app));

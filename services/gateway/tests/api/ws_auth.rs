@@ -4,10 +4,11 @@
 use std::time::Duration;
 
 use auth::Role;
+use bus::Clock;
 use chrono::Utc;
 use serde_json::json;
 
-use crate::helpers::{mint, spawn_app};
+use crate::helpers::{Spawn, mint, spawn, spawn_app};
 
 #[tokio::test]
 async fn an_auth_frame_signs_the_socket_in_and_a_bad_token_is_refused() {
@@ -62,11 +63,20 @@ async fn prices_need_no_sign_in() {
 
 #[tokio::test]
 async fn access_ends_when_the_token_expires_unless_renewed() {
-    let app = spawn_app().await;
+    // The gateway reads a manual clock: the test moves it past an expiry instead of waiting.
+    let clock = Clock::manual(Utc::now());
+    let app = spawn(Spawn {
+        market: false,
+        identity: false,
+        clock: clock.clone(),
+        ..Spawn::default()
+    })
+    .await;
     let user = contracts::new_id();
-    // Valid for about two more seconds (issued in the past, so the lifetime is short).
+    // Valid for two more seconds of the gateway's clock (issued in the past, so the lifetime
+    // is short); the wall clock, which the signature check reads, is never past it.
     let short = |left: i64| {
-        let issued = Utc::now() - chrono::Duration::seconds(60 - left);
+        let issued = clock.now() - chrono::Duration::seconds(60 - left);
         let claims = app
             .keys
             .claims(user, vec![Role::User], Duration::from_secs(60), issued);
@@ -75,6 +85,7 @@ async fn access_ends_when_the_token_expires_unless_renewed() {
     let mut ws = app.ws().await;
     ws.send(json!({"type": "auth", "token": short(2)})).await;
     assert_eq!(ws.next_frame().await["type"], "authenticated");
+    clock.advance(Duration::from_secs(3));
     let expired = ws.next_frame().await;
     assert_eq!(expired["type"], "error", "{expired}");
     assert_eq!(expired["code"], "unauthorized", "{expired}");
@@ -85,7 +96,7 @@ async fn access_ends_when_the_token_expires_unless_renewed() {
     ws.send(json!({"type": "auth", "token": mint(&app.keys, user, vec![Role::User])}))
         .await;
     assert_eq!(ws.next_frame().await["type"], "authenticated");
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    clock.advance(Duration::from_secs(3));
     ws.send(json!({"type": "ping"})).await;
     assert_eq!(
         ws.next_frame().await["type"],

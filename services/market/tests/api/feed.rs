@@ -123,12 +123,7 @@ async fn the_running_service_feeds_prices_at_its_interval() {
         ..market::Config::default()
     };
     let market = spawn_app(config).await;
-    let mut prices = market
-        .bus
-        .client()
-        .subscribe(market.env.prefix.subject("evt.price.MSFT"))
-        .await
-        .unwrap();
+    let mut prices = testkit::listen(&market.bus, "evt.price.MSFT").await;
 
     let first = tokio::time::timeout(Duration::from_secs(10), prices.next())
         .await
