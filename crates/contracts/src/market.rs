@@ -161,6 +161,10 @@ crate::string_value!(
 pub enum AssetType {
     Stock,
     Etf,
+    /// A market index, e.g. `^GSPC`.
+    Index,
+    /// A currency pair, e.g. `EURUSD=X`.
+    Currency,
     Crypto,
 }
 
@@ -169,6 +173,8 @@ impl AssetType {
         match self {
             Self::Stock => "stock",
             Self::Etf => "etf",
+            Self::Index => "index",
+            Self::Currency => "currency",
             Self::Crypto => "crypto",
         }
     }
@@ -177,6 +183,8 @@ impl AssetType {
         match raw {
             "stock" => Some(Self::Stock),
             "etf" => Some(Self::Etf),
+            "index" => Some(Self::Index),
+            "currency" => Some(Self::Currency),
             "crypto" => Some(Self::Crypto),
             _ => None,
         }

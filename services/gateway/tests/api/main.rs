@@ -10,6 +10,7 @@ mod history;
 mod metrics_and_openapi;
 mod rate_limits;
 mod stocks;
+mod tickers;
 mod ws;
 mod ws_auth;
 mod ws_resume;
