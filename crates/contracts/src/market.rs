@@ -98,60 +98,27 @@ impl Ticker {
 }
 
 crate::string_value!(
-    /// The name of an instrument: 1 to 200 characters once trimmed.
+    /// The name of an instrument: 1 to 200 characters once trimmed, no control characters.
     SymbolName,
-    parse = |raw| {
-        let name = raw.trim();
-        let chars = name.chars().count();
-        if chars == 0 || chars > CreateSymbol::MAX_NAME_CHARS {
-            return Err(InvalidValue::new(
-                "name",
-                format!("name must have 1 to {} characters", CreateSymbol::MAX_NAME_CHARS),
-            ));
-        }
-        Ok(name.to_owned())
-    },
+    parse = |raw| crate::value::text("name", raw, 1..=CreateSymbol::MAX_NAME_CHARS),
     schema = { "type": "string", "minLength": 1, "maxLength": 200 }
 );
 
 crate::string_value!(
     /// A listing venue (`NASDAQ`, `NYSE`, `SIX`, `CRYPTO`): 1 to 32 characters once trimmed,
-    /// upper-cased.
+    /// no control characters, upper-cased.
     Exchange,
     parse = |raw| {
-        let exchange = raw.trim().to_uppercase();
-        let chars = exchange.chars().count();
-        if chars == 0 || chars > CreateSymbol::MAX_EXCHANGE_CHARS {
-            return Err(InvalidValue::new(
-                "exchange",
-                format!(
-                    "exchange must have 1 to {} characters",
-                    CreateSymbol::MAX_EXCHANGE_CHARS
-                ),
-            ));
-        }
-        Ok(exchange)
+        crate::value::text("exchange", &raw.to_uppercase(), 1..=CreateSymbol::MAX_EXCHANGE_CHARS)
     },
     schema = { "type": "string", "minLength": 1, "maxLength": 32 }
 );
 
 crate::string_value!(
-    /// What a catalogue search looks for: trimmed, at most 64 characters; empty lists the
-    /// catalogue.
+    /// What a catalogue search looks for: trimmed, at most 64 characters, no control
+    /// characters; empty lists the catalogue.
     SearchQuery,
-    parse = |raw| {
-        let query = raw.trim();
-        if query.chars().count() > SearchSymbols::MAX_QUERY_CHARS {
-            return Err(InvalidValue::new(
-                "q",
-                format!(
-                    "q is longer than {} characters",
-                    SearchSymbols::MAX_QUERY_CHARS
-                ),
-            ));
-        }
-        Ok(query.to_owned())
-    },
+    parse = |raw| crate::value::text("q", raw, 0..=SearchSymbols::MAX_QUERY_CHARS),
     schema = { "type": "string", "maxLength": 64 }
 );
 
@@ -416,6 +383,28 @@ mod tests {
     fn ticker_is_upper_cased_and_trimmed() {
         assert_eq!(Ticker::parse(" aapl ").unwrap().as_str(), "AAPL");
         assert_eq!(Ticker::parse("btc-usd").unwrap().as_str(), "BTC-USD");
+    }
+
+    #[test]
+    fn free_text_fields_refuse_control_characters_and_keep_their_bounds() {
+        assert_eq!(SymbolName::parse("  Acme  ").unwrap().as_str(), "Acme");
+        assert_eq!(Exchange::parse("six").unwrap().as_str(), "SIX");
+        assert_eq!(SearchQuery::parse("").unwrap().as_str(), "");
+        for raw in ["Ac\0me", "Ac\u{7}me", "A\u{9b}"] {
+            let err = SymbolName::parse(raw).unwrap_err();
+            assert_eq!(err.field, "name");
+            assert_eq!(err.message, "name must not contain control characters");
+            assert_eq!(Exchange::parse(raw).unwrap_err().field, "exchange");
+            assert_eq!(SearchQuery::parse(raw).unwrap_err().field, "q");
+        }
+        assert_eq!(
+            SymbolName::parse(" ").unwrap_err().message,
+            "name must have 1 to 200 characters"
+        );
+        assert_eq!(
+            SearchQuery::parse(&"q".repeat(65)).unwrap_err().message,
+            "q is longer than 64 characters"
+        );
     }
 
     const REAL_TICKERS: [&str; 8] = [

@@ -50,6 +50,31 @@ pub(crate) fn quoted(raw: &str) -> String {
     raw.chars().take(QUOTED_CHARS).collect()
 }
 
+/// `raw` trimmed, when it has `chars` characters and no control characters (NUL and the like:
+/// no name needs one, and Postgres `text` cannot hold a NUL). The rule of free-text fields.
+pub(crate) fn text(
+    field: &'static str,
+    raw: &str,
+    chars: std::ops::RangeInclusive<usize>,
+) -> Result<String, InvalidValue> {
+    let text = raw.trim();
+    let count = text.chars().count();
+    if !chars.contains(&count) {
+        let message = match chars.start() {
+            0 => format!("{field} is longer than {} characters", chars.end()),
+            min => format!("{field} must have {min} to {} characters", chars.end()),
+        };
+        return Err(InvalidValue::new(field, message));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(InvalidValue::new(
+            field,
+            format!("{field} must not contain control characters"),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
 /// Declares a validated string newtype: `$parse` (`fn(&str) -> Result<String, InvalidValue>`)
 /// is its one rule; serde goes through it (`try_from = "String"`), the JSON Schema is `$schema`.
 #[macro_export]

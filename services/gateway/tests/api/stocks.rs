@@ -91,3 +91,17 @@ async fn create_adds_a_symbol_with_201_and_a_second_time_is_a_conflict() {
     assert_eq!(body["error"]["code"], "conflict");
     assert_eq!(body["service"], "market");
 }
+
+#[tokio::test]
+async fn a_control_character_in_a_query_or_a_name_is_refused_not_a_server_error() {
+    let app = spawn_app().await;
+    let (status, body) = app.get_json("/api/v1/stocks?q=ab%00c").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["details"]["field"], "q", "{body}");
+    let symbol = json!({"symbol":"ZZNUL","name":"Nul\u{0}Co","exchange":"NYSE","currency":"USD","asset_type":"stock"});
+    let (status, body) = app.post_json("/api/v1/stocks", &symbol).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "validation_failed", "{body}");
+    let (status, _) = app.get_json("/api/v1/stocks/ZZNUL").await;
+    assert_eq!(status, 404, "nothing was created");
+}
