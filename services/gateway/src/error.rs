@@ -74,8 +74,19 @@ impl From<InvalidValue> for ApiError {
 pub(crate) struct Failure(pub(crate) Arc<ApiError>);
 
 impl Failure {
+    /// The gateway's own failures are logged by [`ServiceError::log`]; a service's answer was
+    /// logged, with its cause chain, by that service where it left it ([`bus::ServiceBuilder`]),
+    /// so here it is only traced, under the same correlation id.
     pub(crate) fn log(&self) {
-        self.0.error.log(self.0.service);
+        let ApiError { error, service } = &*self.0;
+        if *service == GATEWAY {
+            error.log(service);
+        } else {
+            tracing::debug!(
+                error.code = %error.code, error.service = service, error.message = %error.message,
+                "a service answered with an error"
+            );
+        }
     }
 }
 
