@@ -252,6 +252,12 @@ impl Bus {
             .map_err(BusError::nats)
     }
 
+    /// The configuration and state (messages, sequences) of the stream `name`, unprefixed.
+    pub async fn stream_info(&self, name: &str) -> Result<jetstream::stream::Info, BusError> {
+        let mut stream = self.stream(name).await?;
+        stream.info().await.cloned().map_err(BusError::nats)
+    }
+
     /// Refuses a payload the server would refuse, with an error the gateway can show as 413.
     fn check_size(&self, size: usize) -> Result<(), BusError> {
         let max = self.inner.client.server_info().max_payload;

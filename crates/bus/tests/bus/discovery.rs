@@ -40,24 +40,12 @@ async fn ping_info_and_stats_replies_are_valid_adr32() {
     let bus = env.bus().await;
     let _service = start(&bus).await;
     // One success and one failure, so stats carry counts and a last_error.
-    bus.request(
-        &RequestContext::new(),
-        &Echo {
-            text: "ok".into(),
-            delay_ms: 0,
-        },
-    )
-    .await
-    .unwrap();
-    bus.request(
-        &RequestContext::new(),
-        &Echo {
-            text: "fail".into(),
-            delay_ms: 0,
-        },
-    )
-    .await
-    .unwrap_err();
+    bus.request(&RequestContext::new(), &Echo::new("ok"))
+        .await
+        .unwrap();
+    bus.request(&RequestContext::new(), &Echo::new("fail"))
+        .await
+        .unwrap_err();
 
     for (verb, file) in [
         (Verb::Ping, "ping_response.json"),

@@ -13,6 +13,16 @@ pub(crate) struct Echo {
     pub delay_ms: u64,
 }
 
+impl Echo {
+    /// An echo of `text`, answered at once.
+    pub(crate) fn new(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            delay_ms: 0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub(crate) struct Echoed {
     pub text: String,

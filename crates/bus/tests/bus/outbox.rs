@@ -187,15 +187,7 @@ async fn concurrent_relays_never_publish_a_row_twice() {
     .await;
 
     assert_eq!(unsent(&pool).await, 0);
-    let stream_count = bus
-        .stream("PRICES")
-        .await
-        .unwrap()
-        .info()
-        .await
-        .unwrap()
-        .state
-        .messages;
+    let stream_count = bus.stream_info("PRICES").await.unwrap().state.messages;
     assert_eq!(stream_count, 300);
 }
 

@@ -24,15 +24,7 @@ async fn provisioning_creates_every_stream_with_prefixed_names_and_subjects() {
             "{name}"
         );
     }
-    let portfolio = bus
-        .stream("PORTFOLIO")
-        .await
-        .unwrap()
-        .info()
-        .await
-        .unwrap()
-        .config
-        .clone();
+    let portfolio = bus.stream_info("PORTFOLIO").await.unwrap().config;
     assert!(portfolio.deny_delete && portfolio.deny_purge);
     bus.bucket::<contracts::market::Quotes>().await.unwrap();
 }
@@ -42,25 +34,11 @@ async fn provisioning_twice_changes_nothing() {
     let env = TestEnv::new().await;
     let bus = env.bus().await;
     provision::ensure_all(&bus, Replicas(1)).await.unwrap();
-    let before = bus
-        .stream("PRICES")
-        .await
-        .unwrap()
-        .info()
-        .await
-        .unwrap()
-        .created;
+    let before = bus.stream_info("PRICES").await.unwrap().created;
 
     provision::ensure_all(&bus, Replicas(1)).await.unwrap();
 
-    let after = bus
-        .stream("PRICES")
-        .await
-        .unwrap()
-        .info()
-        .await
-        .unwrap()
-        .created;
+    let after = bus.stream_info("PRICES").await.unwrap().created;
     assert_eq!(before, after, "the stream was not recreated");
 }
 
@@ -69,29 +47,13 @@ async fn a_stream_that_drifted_from_its_definition_is_updated() {
     let env = TestEnv::new().await;
     let bus = env.bus().await;
     provision::ensure_all(&bus, Replicas(1)).await.unwrap();
-    let mut config = bus
-        .stream("PRICES")
-        .await
-        .unwrap()
-        .info()
-        .await
-        .unwrap()
-        .config
-        .clone();
+    let mut config = bus.stream_info("PRICES").await.unwrap().config;
     config.max_age = Duration::from_secs(3600);
     bus.jetstream().update_stream(&config).await.unwrap();
 
     provision::ensure_all(&bus, Replicas(1)).await.unwrap();
 
-    let config = bus
-        .stream("PRICES")
-        .await
-        .unwrap()
-        .info()
-        .await
-        .unwrap()
-        .config
-        .clone();
+    let config = bus.stream_info("PRICES").await.unwrap().config;
     assert_eq!(config.max_age, Duration::from_secs(30 * 24 * 3600));
 }
 

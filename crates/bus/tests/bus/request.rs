@@ -61,16 +61,7 @@ async fn a_typed_request_gets_the_typed_reply_with_context_carried_over() {
         roles: vec!["user".into()],
     }));
 
-    let reply = bus
-        .request(
-            &ctx,
-            &Echo {
-                text: "hello".into(),
-                delay_ms: 0,
-            },
-        )
-        .await
-        .unwrap();
+    let reply = bus.request(&ctx, &Echo::new("hello")).await.unwrap();
 
     assert_eq!(reply.text, "hello");
     assert_eq!(reply.correlation_id, ctx.correlation_id);
@@ -84,13 +75,7 @@ async fn a_service_error_comes_back_with_its_code_message_and_details() {
     let _service = start_echo(&bus).await;
 
     let err = bus
-        .request(
-            &RequestContext::new(),
-            &Echo {
-                text: "missing".into(),
-                delay_ms: 0,
-            },
-        )
+        .request(&RequestContext::new(), &Echo::new("missing"))
         .await
         .unwrap_err();
 
@@ -145,13 +130,7 @@ async fn internal_errors_do_not_leak_their_cause() {
     let _service = start_echo(&bus).await;
 
     let err = bus
-        .request(
-            &RequestContext::new(),
-            &Echo {
-                text: "boom".into(),
-                delay_ms: 0,
-            },
-        )
+        .request(&RequestContext::new(), &Echo::new("boom"))
         .await
         .unwrap_err();
 
@@ -189,13 +168,7 @@ async fn a_request_nobody_answers_is_no_responders() {
     let bus = env.bus().await;
 
     let err = bus
-        .request(
-            &RequestContext::new(),
-            &Echo {
-                text: "x".into(),
-                delay_ms: 0,
-            },
-        )
+        .request(&RequestContext::new(), &Echo::new("x"))
         .await
         .unwrap_err();
 
@@ -217,10 +190,7 @@ async fn a_request_past_its_timeout_is_a_timeout() {
     let err = bus
         .request_with_timeout(
             &RequestContext::new(),
-            &Echo {
-                text: "x".into(),
-                delay_ms: 0,
-            },
+            &Echo::new("x"),
             Duration::from_millis(200),
         )
         .await
@@ -325,13 +295,7 @@ async fn stopping_a_service_waits_for_requests_in_flight() {
     let client = bus.clone();
     let pending = tokio::spawn(async move {
         client
-            .request(
-                &RequestContext::new(),
-                &Echo {
-                    text: "late".into(),
-                    delay_ms: 0,
-                },
-            )
+            .request(&RequestContext::new(), &Echo::new("late"))
             .await
     });
     started.notified().await;

@@ -15,10 +15,7 @@ use crate::helpers::{TestApp, spawn_app, ticker};
 async fn stream_messages(market: &TestApp) -> u64 {
     market
         .bus
-        .stream(PriceUpdated::STREAM)
-        .await
-        .unwrap()
-        .info()
+        .stream_info(PriceUpdated::STREAM)
         .await
         .unwrap()
         .state
