@@ -181,33 +181,43 @@ async fn connect<S: Service>(platform: &Platform) -> anyhow::Result<Deps> {
 
 /// The binary of service `S`: `fn main` is `bus::kit::main::<MyService>()`.
 pub fn main<S: Service>() -> anyhow::Result<()> {
-    let mut command = Command::new(S::NAME)
-        .version(S::VERSION)
-        .about(S::DESCRIPTION);
-    command = NatsArgs::augment_args(command.next_help_heading("NATS"));
-    if S::DATABASE.is_some() {
-        command = DatabaseArgs::augment_args(command.next_help_heading("Postgres"));
-    }
-    command = S::Config::augment_args(command.next_help_heading(None::<&str>));
-    let matches = command.get_matches();
-    let nats = NatsArgs::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
-    let database_url = match S::DATABASE {
-        Some(_) => {
-            DatabaseArgs::from_arg_matches(&matches)
-                .unwrap_or_else(|err| err.exit())
-                .database_url
-        }
-        None => String::new(),
-    };
-    let config = S::Config::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    let (platform, config) = parse::<S, _, _>(std::env::args_os()).unwrap_or_else(|err| err.exit());
     telemetry::init("info", telemetry::LogFormat::from_env());
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let service = start::<S>(&Platform::new(nats, database_url), config).await?;
+        let service = start::<S>(&platform, config).await?;
         let shutdown = CancellationToken::new();
         tokio::spawn(shutdown_on_signal(shutdown.clone()));
         service.run_until_stopped(shutdown).await
     })
+}
+
+/// The command line of `S`'s binary (the first of `args` is the program name), with
+/// environment fallbacks: what [`main`] starts from, and what a service's config tests parse.
+pub fn parse<S, I, T>(args: I) -> Result<(Platform, S::Config), clap::Error>
+where
+    S: Service,
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let mut command = NatsArgs::augment_args(Command::new(S::NAME).next_help_heading("NATS"));
+    if S::DATABASE.is_some() {
+        command = DatabaseArgs::augment_args(command.next_help_heading("Postgres"));
+    }
+    command = S::Config::augment_args(command.next_help_heading(None::<&str>));
+    // Last: a flattened struct's doc comment would otherwise become the binary's description.
+    command = command
+        .version(S::VERSION)
+        .about(S::DESCRIPTION)
+        .long_about(None::<&str>);
+    let matches = command.try_get_matches_from(args)?;
+    let nats = NatsArgs::from_arg_matches(&matches)?;
+    let database_url = match S::DATABASE {
+        Some(_) => DatabaseArgs::from_arg_matches(&matches)?.database_url,
+        None => String::new(),
+    };
+    let config = S::Config::from_arg_matches(&matches)?;
+    Ok((Platform::new(nats, database_url), config))
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;

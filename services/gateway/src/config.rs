@@ -114,19 +114,15 @@ pub const WS_MESSAGE_LIMIT: usize = 1024 * 1024;
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
 
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        config: Config,
+    fn parse(args: &[&str]) -> Config {
+        bus::kit::parse::<crate::App, _, _>(args).unwrap().1
     }
 
     #[test]
     fn flag_defaults_match_the_default_impl() {
-        let parsed = Cli::parse_from(["gateway"]).config;
+        let parsed = parse(&["gateway"]);
         let default = Config::default();
         assert_eq!(parsed.http_addr, default.http_addr);
         assert_eq!(parsed.cors_origins, default.cors_origins);
@@ -146,12 +142,11 @@ mod tests {
 
     #[test]
     fn cors_origins_are_comma_separated() {
-        let parsed = Cli::parse_from([
+        let parsed = parse(&[
             "gateway",
             "--cors-origins",
             "https://a.example,https://b.example",
-        ])
-        .config;
+        ]);
         assert_eq!(
             parsed.cors_origins,
             ["https://a.example", "https://b.example"]

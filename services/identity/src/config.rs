@@ -79,42 +79,37 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     use super::*;
 
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        config: Config,
+    fn parse(args: &[&str]) -> Config {
+        bus::kit::parse::<crate::App, _, _>(args).unwrap().1
     }
 
     #[test]
     fn the_token_flags_are_parsed_beside_the_service_flags() {
-        let config =
-            Cli::parse_from(["identity", "--jwt-issuer", "me", "--first-user-admin"]).config;
+        let config = parse(&["identity", "--jwt-issuer", "me", "--first-user-admin"]);
         assert_eq!(config.token.jwt_issuer, "me");
         assert!(config.first_user_admin);
     }
 
     #[test]
     fn defaults_are_fifteen_minutes_thirty_days_and_owasp_hashing() {
-        let cli = Cli::parse_from(["identity"]);
-        assert_eq!(cli.config.access_token_ttl, Duration::from_secs(900));
+        let config = parse(&["identity"]);
+        assert_eq!(config.access_token_ttl, Duration::from_secs(900));
         assert_eq!(
-            cli.config.refresh_token_ttl,
+            config.refresh_token_ttl,
             Duration::from_secs(30 * 24 * 3600)
         );
-        assert!(!cli.config.first_user_admin);
-        assert_eq!(cli.config.password_hashing, PasswordHashing::OWASP);
-        assert!(cli.config.check().is_ok());
+        assert!(!config.first_user_admin);
+        assert_eq!(config.password_hashing, PasswordHashing::OWASP);
+        assert!(config.check().is_ok());
     }
 
     #[test]
     fn lifetimes_out_of_range_are_refused() {
-        let cli = Cli::parse_from(["identity", "--access-token-ttl", "2days"]);
-        assert!(cli.config.check().is_err());
-        let cli = Cli::parse_from(["identity", "--refresh-token-ttl", "5m"]);
-        assert!(cli.config.check().is_err());
+        let config = parse(&["identity", "--access-token-ttl", "2days"]);
+        assert!(config.check().is_err());
+        let config = parse(&["identity", "--refresh-token-ttl", "5m"]);
+        assert!(config.check().is_err());
     }
 }

@@ -88,4 +88,29 @@ mod tests {
         assert!(!shown.contains("AV-KEY-1234"), "{shown}");
         assert_eq!(config.effective_feed(), FeedKind::Off);
     }
+
+    #[test]
+    fn the_binary_describes_itself_and_takes_the_shared_flags() {
+        let help = bus::kit::parse::<crate::App, _, _>(["market", "--help"])
+            .err()
+            .expect("--help stops parsing")
+            .to_string();
+        assert!(
+            help.starts_with(<crate::App as bus::kit::Service>::DESCRIPTION),
+            "{help}"
+        );
+        for flag in ["--nats-url", "--database-url", "--price-feed"] {
+            assert!(help.contains(flag), "{flag}: {help}");
+        }
+        let (platform, config) = bus::kit::parse::<crate::App, _, _>([
+            "market",
+            "--price-feed",
+            "off",
+            "--database-url",
+            "postgres://db/x",
+        ])
+        .unwrap();
+        assert_eq!(config.price_feed, FeedKind::Off);
+        assert_eq!(platform.database_url, "postgres://db/x");
+    }
 }
