@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use sqlx::{
-    Executor, PgPool,
+    Connection, Executor, PgPool,
     migrate::Migrator,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
@@ -27,6 +27,8 @@ pub enum PgError {
     },
     #[error("invalid schema name {0:?}")]
     Schema(String),
+    #[error("invalid scratch database name {0:?}: use a-z, 0-9 and '_'")]
+    Database(String),
 }
 
 /// Connects to `url` with `search_path` = `schema`, creates the schema when missing and runs
@@ -69,6 +71,62 @@ pub async fn connect_and_migrate(
     Ok(pool)
 }
 
+/// `url` with its database swapped for `database`, keeping host, credentials and options.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = match base.rfind('/') {
+        Some(slash) if slash > base.find("://").map_or(0, |i| i + 2) => &base[..slash],
+        _ => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+/// Creates `database` (a plain identifier: scratch names such as `bourse_test_<tag>`) through
+/// `admin_url`, and returns its URL: the throwaway databases of tests and the bench.
+pub async fn create_scratch_database(admin_url: &str, database: &str) -> Result<String, PgError> {
+    scratch_ddl(admin_url, database, "create database {}").await?;
+    Ok(with_database(admin_url, database))
+}
+
+/// Drops a database [`create_scratch_database`] made, whoever is still connected to it.
+pub async fn drop_scratch_database(admin_url: &str, database: &str) -> Result<(), PgError> {
+    scratch_ddl(
+        admin_url,
+        database,
+        "drop database if exists {} with (force)",
+    )
+    .await
+}
+
+/// Runs `statement` with `{}` replaced by `database` through `admin_url`.
+async fn scratch_ddl(admin_url: &str, database: &str, statement: &str) -> Result<(), PgError> {
+    // Spliced into DDL (which takes no bind parameters), so a plain identifier only.
+    if database.is_empty()
+        || !database
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(PgError::Database(database.to_owned()));
+    }
+    let failed = |source| PgError::Connect {
+        url: redact(admin_url),
+        source,
+    };
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .map_err(failed)?;
+    conn.execute(statement.replace("{}", database).as_str())
+        .await
+        .map_err(failed)?;
+    conn.close().await.ok();
+    Ok(())
+}
+
 /// The URL without its password, for error messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -86,6 +144,19 @@ pub fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn with_database_keeps_host_and_options() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
 
     #[test]
     fn redact_hides_the_password_only() {

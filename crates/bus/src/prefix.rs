@@ -62,6 +62,20 @@ impl Prefix {
         self.joined(name)
     }
 
+    /// Whether JetStream stream `name` belongs to this (non-empty) prefix: its streams are
+    /// `<prefix>_NAME`, its KV buckets `KV_<prefix>_name`, its object stores `OBJ_<prefix>_name`.
+    /// `t1` does not own `t12_PRICES`.
+    pub fn owns_stream(&self, name: &str) -> bool {
+        let name = name
+            .strip_prefix("KV_")
+            .or_else(|| name.strip_prefix("OBJ_"))
+            .unwrap_or(name);
+        !self.0.is_empty()
+            && name
+                .strip_prefix(self.0.as_str())
+                .is_some_and(|rest| rest.starts_with('_'))
+    }
+
     fn joined(&self, name: &str) -> String {
         if self.0.is_empty() {
             name.to_owned()
@@ -104,6 +118,20 @@ mod tests {
         assert_eq!(prefix.bucket("quotes"), "t_1_quotes");
         assert_eq!(prefix.strip("t_1.evt.price.X"), Some("evt.price.X"));
         assert_eq!(prefix.strip("t_10.evt.price.X"), None);
+    }
+
+    #[test]
+    fn streams_are_owned_by_their_exact_prefix_only() {
+        let main = Prefix::new("bench0123abcd").unwrap();
+        let longer = Prefix::new("bench0123abcdr").unwrap();
+        assert!(main.owns_stream("bench0123abcd_PRICES"));
+        assert!(main.owns_stream("KV_bench0123abcd_quotes"));
+        assert!(main.owns_stream("OBJ_bench0123abcd_files"));
+        assert!(!main.owns_stream("bench0123abcdr_PRICES"));
+        assert!(longer.owns_stream("bench0123abcdr_PRICES"));
+        assert!(!main.owns_stream("PRICES"));
+        assert!(!main.owns_stream("KV_quotes"));
+        assert!(!Prefix::default().owns_stream("PRICES"));
     }
 
     #[test]

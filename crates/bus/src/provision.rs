@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use async_nats::jetstream::{self, stream};
 use serde::Deserialize;
 
-use crate::{Bus, BusError};
+use futures::TryStreamExt;
+
+use crate::{Bus, BusError, Prefix};
 
 /// Every stream of DESIGN.md §2, by name.
 pub const STREAMS: &[(&str, &str)] = &[
@@ -87,6 +89,33 @@ pub async fn ensure_all(bus: &Bus, replicas: Replicas) -> Result<(), ProvisionEr
 }
 
 /// The declared config of one stream, with the deployment prefix and replica count applied.
+/// Deletes every stream, KV bucket and object store the (non-empty) `prefixes` own
+/// ([`Prefix::owns_stream`]), for scratch deployments: a test's, the bench's. Returns what could
+/// not be deleted, with why; an error when the streams cannot be listed.
+pub async fn delete_all(
+    js: &jetstream::Context,
+    prefixes: &[&Prefix],
+) -> Result<Vec<(String, String)>, BusError> {
+    let names: Vec<String> = js
+        .stream_names()
+        .try_collect()
+        .await
+        .map_err(BusError::nats)?;
+    let mut failed = Vec::new();
+    for name in names {
+        if !prefixes.iter().any(|prefix| prefix.owns_stream(&name)) {
+            continue;
+        }
+        match js.delete_stream(&name).await {
+            Ok(_) => {}
+            // Deleted meanwhile (by another clean-up, or its max age): nothing to remove.
+            Err(err) if err.to_string().contains("not found") => {}
+            Err(err) => failed.push((name, err.to_string())),
+        }
+    }
+    Ok(failed)
+}
+
 pub fn stream_config(
     bus: &Bus,
     name: &str,

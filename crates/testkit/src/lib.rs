@@ -22,7 +22,7 @@ use bus::{
     kit::{Platform, Service},
     provision,
 };
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -53,14 +53,9 @@ impl TestEnv {
         let tag = &id[id.len() - 12..];
         let prefix = Prefix::new(&format!("t{tag}")).expect("valid prefix");
         let database = format!("bourse_test_{tag}");
-        let admin = admin_database_url();
-        let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|err| {
-            panic!("Postgres is not reachable at {admin}: {err} (start it, or run .ci/run)")
-        });
-        conn.execute(format!("create database {database}").as_str())
+        let database_url = bus::pg::create_scratch_database(&admin_database_url(), &database)
             .await
-            .expect("create test database");
-        let database_url = replace_database(&admin, &database);
+            .unwrap_or_else(|err| panic!("{err} (start Postgres, or run .ci/run)"));
         Self {
             prefix,
             nats_url: nats_url(),
@@ -188,39 +183,14 @@ impl Drop for TestEnv {
                 return;
             };
             runtime.block_on(async move {
-                if let Ok(mut conn) = PgConnection::connect(&admin_database_url()).await {
-                    let _ = conn
-                        .execute(
-                            format!("drop database if exists {database} with (force)").as_str(),
-                        )
-                        .await;
-                }
+                let _ = bus::pg::drop_scratch_database(&admin_database_url(), &database).await;
                 if let Ok(client) = async_nats::connect(nats_url).await {
                     let js = async_nats::jetstream::new(client);
-                    for (name, _) in provision::STREAMS {
-                        let _ = js.delete_stream(prefix.stream(name)).await;
-                    }
-                    for (name, _) in provision::BUCKETS {
-                        let _ = js.delete_key_value(prefix.bucket(name)).await;
-                    }
+                    let _ = provision::delete_all(&js, &[&prefix]).await;
                 }
             });
         });
         let _ = cleanup.join();
-    }
-}
-
-fn replace_database(url: &str, database: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let base = match base.rfind('/') {
-        Some(slash) if slash > base.find("://").map_or(0, |i| i + 2) => &base[..slash],
-        _ => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{database}?{query}"),
-        None => format!("{base}/{database}"),
     }
 }
 
@@ -239,22 +209,5 @@ where
             panic!("timed out after {timeout:?} waiting until {what}");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn replace_database_keeps_host_and_options() {
-        assert_eq!(
-            replace_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
-            "postgres://postgres@127.0.0.1:5432/x"
-        );
-        assert_eq!(
-            replace_database("postgres://u@h/db?sslmode=disable", "x"),
-            "postgres://u@h/x?sslmode=disable"
-        );
     }
 }

@@ -92,8 +92,7 @@ mod tests {
     #[test]
     fn the_binary_describes_itself_and_takes_the_shared_flags() {
         let help = bus::kit::parse::<crate::App, _, _>(["market", "--help"])
-            .err()
-            .expect("--help stops parsing")
+            .expect_err("--help stops parsing")
             .to_string();
         assert!(
             help.starts_with(<crate::App as bus::kit::Service>::DESCRIPTION),

@@ -70,3 +70,34 @@ async fn concurrent_start_ups_provision_without_failing() {
     first.unwrap();
     second.unwrap();
 }
+
+#[tokio::test]
+async fn delete_all_removes_the_prefix_streams_and_buckets_and_nothing_else() {
+    let env = TestEnv::new().await;
+    let other = TestEnv::new().await;
+    let bus = env.provisioned_bus().await;
+    let other_bus = other.provisioned_bus().await;
+    // A stream nobody provisions, as a test or `bourse dev` may make.
+    let extra = env.prefix.stream("EXTRA");
+    bus.jetstream()
+        .create_stream(async_nats::jetstream::stream::Config {
+            name: extra.clone(),
+            subjects: vec![env.prefix.subject("extra.>")],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let failed = provision::delete_all(bus.jetstream(), &[&env.prefix])
+        .await
+        .unwrap();
+
+    assert!(failed.is_empty(), "{failed:?}");
+    assert!(bus.jetstream().get_stream(&extra).await.is_err());
+    assert!(bus.stream_info("PRICES").await.is_err());
+    assert!(bus.bucket::<contracts::market::Quotes>().await.is_err());
+    assert!(
+        other_bus.stream_info("PRICES").await.is_ok(),
+        "another prefix's stream is kept"
+    );
+}
