@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use async_nats::{
-    ConnectOptions, Event as NatsEvent, HeaderMap, Message,
+    ConnectOptions, Event as NatsEvent, HeaderMap, Message, ServerAddr,
     client::RequestErrorKind,
     jetstream::{self, context::PublishAckFuture, publish::PublishAck},
     service::{NATS_SERVICE_ERROR, NATS_SERVICE_ERROR_CODE},
@@ -67,6 +67,26 @@ impl std::fmt::Debug for Bus {
     }
 }
 
+/// The servers of a NATS URL: one URL, or a comma-separated list of cluster seeds
+/// (`nats://nats-1:4222,nats://nats-2:4222`; spaces around the commas allowed, the scheme and
+/// the port 4222 optional). The client connects to any of them and learns the rest of the
+/// cluster from the server it reaches.
+pub fn server_addrs(url: &str) -> Result<Vec<ServerAddr>, BusError> {
+    let servers = url
+        .split(',')
+        .map(str::trim)
+        .filter(|seed| !seed.is_empty())
+        .map(|seed| {
+            seed.parse::<ServerAddr>()
+                .map_err(|err| BusError::nats(format!("invalid NATS server {seed:?}: {err}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if servers.is_empty() {
+        return Err(BusError::nats(format!("no NATS server in {url:?}")));
+    }
+    Ok(servers)
+}
+
 impl Bus {
     /// Connects, failing with a clear error when no server answers in `connect_timeout`.
     /// Once connected, the client reconnects by itself for as long as it lives; requests made
@@ -80,7 +100,8 @@ impl Bus {
                 let name = name.clone();
                 async move { log_connection_event(&name, event) }
             });
-        let client = options.connect(config.url.as_str()).await.map_err(|err| {
+        let servers = server_addrs(&config.url)?;
+        let client = options.connect(servers.as_slice()).await.map_err(|err| {
             BusError::nats(format!(
                 "cannot connect to NATS at {}: {err} (is nats-server running with JetStream?)",
                 config.url
@@ -157,6 +178,13 @@ impl Bus {
         timeout: Duration,
     ) -> Result<Message, BusError> {
         self.check_size(payload.len())?;
+        // A circuit breaker for free: while the client reconnects, a request would only wait
+        // out its timeout (and a reconnect may replay it late), so it is refused at once.
+        if self.inner.client.connection_state() != async_nats::connection::State::Connected {
+            return Err(BusError::Disconnected {
+                subject: subject.to_owned(),
+            });
+        }
         let request = async_nats::Request::new()
             .payload(payload)
             .headers(headers)
@@ -319,5 +347,37 @@ fn log_connection_event(name: &str, event: NatsEvent) {
             tracing::warn!(connection = name, sid, "slow consumer: messages dropped")
         }
         other => tracing::info!(connection = name, event = %other, "NATS connection event"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_comma_separated_list_of_seeds_is_parsed_server_by_server() {
+        let servers =
+            server_addrs("nats://nats-1:4222,nats://nats-2:4222, nats-3 ,nats://nats-4:6222")
+                .unwrap();
+        let hosts: Vec<(String, u16)> = servers
+            .iter()
+            .map(|s| (s.host().to_owned(), s.port()))
+            .collect();
+        assert_eq!(
+            hosts,
+            [
+                ("nats-1".to_owned(), 4222),
+                ("nats-2".to_owned(), 4222),
+                ("nats-3".to_owned(), 4222),
+                ("nats-4".to_owned(), 6222),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_seed_is_named_and_an_empty_list_refused() {
+        let err = server_addrs("nats://a:4222,nats://b:port").unwrap_err();
+        assert!(err.to_string().contains("\"nats://b:port\""), "{err}");
+        assert!(server_addrs(" , ").is_err());
     }
 }

@@ -249,6 +249,10 @@ pub enum BusError {
     NoResponders { subject: String },
     #[error("{subject} did not answer within {timeout:?}")]
     Timeout { subject: String, timeout: Duration },
+    /// The connection to NATS is down (the client is reconnecting): refused at once rather
+    /// than left to time out.
+    #[error("not connected to NATS (reconnecting); {subject} was not sent")]
+    Disconnected { subject: String },
     /// The service answered with an error.
     #[error("{code}: {message}")]
     Service {
@@ -277,7 +281,9 @@ impl BusError {
     /// The catalogue code this failure is reported with.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NoResponders { .. } | Self::Nats(_) => ErrorCode::Unavailable,
+            Self::NoResponders { .. } | Self::Disconnected { .. } | Self::Nats(_) => {
+                ErrorCode::Unavailable
+            }
             Self::Timeout { .. } => ErrorCode::Timeout,
             Self::Service { code, .. } => *code,
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
@@ -291,6 +297,7 @@ impl BusError {
         match self {
             Self::Service { message, .. } => message.clone(),
             Self::NoResponders { .. } | Self::Nats(_) => "the service is unavailable".into(),
+            Self::Disconnected { .. } => "the message bus is unreachable; try again shortly".into(),
             Self::Timeout { .. } => "the service did not answer in time".into(),
             Self::PayloadTooLarge { max, .. } => format!("the request is larger than {max} bytes"),
             Self::Decode { .. } | Self::Encode(_) => "internal error".into(),

@@ -43,7 +43,7 @@ mod signal;
 pub use args::NatsArgs;
 pub use async_nats;
 pub use clock::Clock;
-pub use connection::{Bus, BusConfig};
+pub use connection::{Bus, BusConfig, server_addrs};
 pub use error::{BusError, ErrorCode, ServiceError};
 pub use headers::{Actor, RequestContext};
 pub use prefix::Prefix;

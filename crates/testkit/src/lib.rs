@@ -17,6 +17,9 @@
 
 use std::{future::Future, time::Duration};
 
+mod nats_server;
+pub use nats_server::{NatsServer, free_port};
+
 use bus::{
     Bus, BusConfig, NatsArgs, Prefix,
     kit::{Platform, Service},
@@ -47,6 +50,11 @@ pub struct TestEnv {
 
 impl TestEnv {
     pub async fn new() -> Self {
+        Self::on_nats(nats_url()).await
+    }
+
+    /// A test's share of another NATS server, e.g. a [`NatsServer`] of its own.
+    pub async fn on_nats(nats_url: String) -> Self {
         telemetry::init_for_tests();
         let id = Uuid::now_v7().simple().to_string();
         // The tail of a v7 uuid is random; the head is the timestamp, alike across a run.
@@ -58,7 +66,7 @@ impl TestEnv {
             .unwrap_or_else(|err| panic!("{err} (start Postgres, or run .ci/run)"));
         Self {
             prefix,
-            nats_url: nats_url(),
+            nats_url,
             database_url,
             database,
         }

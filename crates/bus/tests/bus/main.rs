@@ -5,4 +5,5 @@ mod discovery;
 mod fixtures;
 mod outbox;
 mod provision;
+mod reconnect;
 mod request;

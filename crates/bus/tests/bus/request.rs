@@ -27,7 +27,7 @@ async fn echo(_: &(), ctx: RequestContext, req: Echo) -> Result<Echoed, ServiceE
     }
 }
 
-async fn start_echo(bus: &Bus) -> bus::RunningService {
+pub(crate) async fn start_echo(bus: &Bus) -> bus::RunningService {
     bus.service("echo", "1.2.3", "Echoes text back")
         .endpoint(echo)
         .start()

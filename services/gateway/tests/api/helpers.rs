@@ -53,6 +53,8 @@ pub(crate) struct Spawn {
     pub(crate) request_timeout: Duration,
     /// The gateway's clock (a manual one lets a test pass a token's expiry without waiting).
     pub(crate) clock: bus::Clock,
+    /// Another NATS server than the shared one, e.g. a `testkit::NatsServer` the test stops.
+    pub(crate) nats_url: Option<String>,
     pub(crate) configure: Box<dyn FnOnce(&mut gateway::Config)>,
 }
 
@@ -65,6 +67,7 @@ impl Default for Spawn {
             provision: true,
             request_timeout: Duration::from_secs(5),
             clock: bus::Clock::system(),
+            nats_url: None,
             configure: Box::new(|_| {}),
         }
     }
@@ -98,7 +101,10 @@ pub(crate) async fn spawn_gateway_only() -> TestApp {
 
 /// Each service started by the kit, as its binary would be.
 pub(crate) async fn spawn(options: Spawn) -> TestApp {
-    let env = TestEnv::new().await;
+    let env = match options.nats_url {
+        Some(url) => TestEnv::on_nats(url).await,
+        None => TestEnv::new().await,
+    };
     let bus = if options.provision {
         env.provisioned_bus().await
     } else {

@@ -9,6 +9,7 @@ mod helpers;
 mod history;
 mod metrics_and_openapi;
 mod rate_limits;
+mod restarts;
 mod stocks;
 mod tickers;
 mod ws;
