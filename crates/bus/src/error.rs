@@ -236,6 +236,15 @@ impl From<sqlx::Error> for ServiceError {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 Self::unavailable("the database is unavailable", err)
             }
+            // SQLSTATE class 08 (connection exception) and 57 (operator intervention: the
+            // server shuts down, or is starting and cannot take connections yet).
+            sqlx::Error::Database(db)
+                if db
+                    .code()
+                    .is_some_and(|code| code.starts_with("08") || code.starts_with("57")) =>
+            {
+                Self::unavailable("the database is unavailable", err)
+            }
             _ => Self::internal(err),
         }
     }

@@ -31,6 +31,12 @@ pub enum PgError {
     Database(String),
 }
 
+/// How long a request waits for a connection before it is answered `unavailable`. Short: when
+/// Postgres is down the pool keeps trying to connect for this long, and a caller is better
+/// served by a quick 503 than by a gateway timeout (a healthy pool hands out a connection in
+/// microseconds).
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Connects to `url` with `search_path` = `schema`, creates the schema when missing and runs
 /// `migrator`. `max_connections` bounds the pool (a service needs few).
 pub async fn connect_and_migrate(
@@ -47,7 +53,7 @@ pub async fn connect_and_migrate(
     let options = options.options([("search_path", schema)]);
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options)
         .await
         .map_err(|source| PgError::Connect {

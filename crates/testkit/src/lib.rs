@@ -18,7 +18,9 @@
 use std::{future::Future, time::Duration};
 
 mod nats_server;
+mod relay;
 pub use nats_server::{NatsServer, free_port};
+pub use relay::Relay;
 
 use bus::{
     Bus, BusConfig, NatsArgs, Prefix,

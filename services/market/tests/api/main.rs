@@ -4,4 +4,5 @@ mod alpha_vantage;
 mod feed;
 mod helpers;
 mod history;
+mod outages;
 mod symbols;
