@@ -183,6 +183,7 @@ async fn connect<S: Service>(platform: &Platform) -> anyhow::Result<Deps> {
 pub fn main<S: Service>() -> anyhow::Result<()> {
     let (platform, config) = parse::<S, _, _>(std::env::args_os()).unwrap_or_else(|err| err.exit());
     telemetry::init("info", telemetry::LogFormat::from_env());
+    raise_open_file_limit();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let service = start::<S>(&platform, config).await?;
@@ -218,6 +219,24 @@ where
     };
     let config = S::Config::from_arg_matches(&matches)?;
     Ok((Platform::new(nats, database_url), config))
+}
+
+/// Raises the soft limit on open files to the hard limit, so that a gateway can hold 10,000
+/// sockets where the soft default is 1,024; logs the limit in force. Every Bourse process
+/// calls it at start (`main` here, and `bourse dev`); returns the soft limit after.
+pub fn raise_open_file_limit() -> Option<u64> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+    if soft < hard {
+        if let Err(err) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            tracing::warn!(soft, hard, error = %err, "cannot raise the open-file limit");
+            return Some(soft);
+        }
+        tracing::debug!(from = soft, to = hard, "raised the open-file limit");
+    }
+    getrlimit(Resource::RLIMIT_NOFILE)
+        .ok()
+        .map(|(soft, _)| soft)
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -301,4 +320,20 @@ fn start_erased<S: Service>(
         let service = start::<S>(&platform, config).await?;
         Ok(Box::new(service) as Box<dyn Started>)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+
+    use super::*;
+
+    #[test]
+    fn the_open_file_soft_limit_is_raised_to_the_hard_limit() {
+        let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+        let low = hard.min(512);
+        setrlimit(Resource::RLIMIT_NOFILE, low, hard).unwrap();
+        assert_eq!(raise_open_file_limit(), Some(hard));
+        assert_eq!(getrlimit(Resource::RLIMIT_NOFILE).unwrap(), (hard, hard));
+    }
 }

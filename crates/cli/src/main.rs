@@ -93,7 +93,10 @@ async fn main() -> ExitCode {
         telemetry::LogFormat::from_env(),
     );
     let result = match cli.command {
-        Command::Dev(args) => dev::run(*args).await,
+        Command::Dev(args) => {
+            bus::kit::raise_open_file_limit();
+            dev::run(*args).await
+        }
         Command::Svc(command) => svc::run(command).await,
         Command::Events(command) => events::run(command).await,
         Command::Migrate(args) => migrate::run(args).await,

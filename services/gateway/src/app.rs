@@ -1,7 +1,7 @@
 //! [`App`]: the gateway as the service kit starts it (`bus::kit::Service`), so that its own
 //! binary, `bourse dev`, the bench and the tests all start the very same thing.
 
-use std::{future::IntoFuture, net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use axum::{Router, extract::FromRef};
@@ -133,16 +133,17 @@ impl App {
         let sessions = state.sessions.clone();
         let signal = shutdown.clone();
         let forget = tokio::spawn(forget_idle(state.limits.clone(), shutdown.clone()));
-        // The peer address is the client IP of the per-IP rate limits.
-        let served = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        // The peer address (ConnectInfo) is the client IP of the per-IP rate limits.
+        // WebSocket sessions are told to close (1001) as soon as shutdown begins.
+        tokio::spawn(async move {
             signal.cancelled().await;
             sessions.cancel();
-        })
-        .into_future();
+        });
+        let served = async {
+            let header_read_timeout = state.config.header_read_timeout;
+            crate::serve::serve(listener, router, header_read_timeout, shutdown.clone()).await;
+            Ok::<(), std::io::Error>(())
+        };
         // Draining may not outlast the grace period once shutdown has begun.
         let served = async {
             tokio::pin!(served);

@@ -47,6 +47,11 @@ pub struct Config {
     #[arg(long, env = "BOURSE_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
 
+    /// How long a client may take to send a request's head, on a new connection or a kept-alive
+    /// one; the connection is closed after (slowloris).
+    #[arg(long, env = "BOURSE_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: Duration,
+
     /// How access tokens are verified: the `--jwt-*` flags (`BOURSE_JWT_SECRET`, …), the same
     /// as identity's; in `bourse dev` they are declared once and both read them. Without a
     /// secret, the gateway refuses to start, like identity.
@@ -95,6 +100,7 @@ impl Default for Config {
             expected_services: Vec::new(),
             discovery_wait: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(10),
             token: auth::TokenConfig::default(),
             rate_limit_rps: 100,
             rate_limit_burst: 200,
@@ -131,6 +137,7 @@ mod tests {
         assert_eq!(parsed.ws_idle_timeout, default.ws_idle_timeout);
         assert_eq!(parsed.expected_services, default.expected_services);
         assert_eq!(parsed.discovery_wait, default.discovery_wait);
+        assert_eq!(parsed.header_read_timeout, default.header_read_timeout);
         assert_eq!(parsed.shutdown_grace, default.shutdown_grace);
         assert_eq!(parsed.rate_limit_rps, default.rate_limit_rps);
         assert_eq!(parsed.rate_limit_burst, default.rate_limit_burst);

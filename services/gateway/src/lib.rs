@@ -38,6 +38,7 @@ mod ratelimit;
 mod router;
 mod routes;
 mod security;
+mod serve;
 
 pub use app::App;
 pub use config::Config;

@@ -7,6 +7,7 @@ mod envelope;
 mod errors;
 mod helpers;
 mod history;
+mod limits;
 mod metrics_and_openapi;
 mod rate_limits;
 mod restarts;
