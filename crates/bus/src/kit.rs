@@ -222,8 +222,8 @@ where
 }
 
 /// Raises the soft limit on open files to the hard limit, so that a gateway can hold 10,000
-/// sockets where the soft default is 1,024; logs the limit in force. Every Bourse process
-/// calls it at start (`main` here, and `bourse dev`); returns the soft limit after.
+/// sockets where the soft default is 1,024; warns when it cannot. Every Bourse process calls
+/// it at start (`main` here, and `bourse dev`); returns the soft limit in force after.
 pub fn raise_open_file_limit() -> Option<u64> {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;

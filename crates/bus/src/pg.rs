@@ -29,6 +29,11 @@ pub enum PgError {
     Schema(String),
     #[error("invalid scratch database name {0:?}: use a-z, 0-9 and '_'")]
     Database(String),
+    #[error("`{statement}` failed: {source}")]
+    Statement {
+        statement: String,
+        source: sqlx::Error,
+    },
 }
 
 /// How long a request waits for a connection before it is answered `unavailable`. Short: when
@@ -119,16 +124,16 @@ async fn scratch_ddl(admin_url: &str, database: &str, statement: &str) -> Result
     {
         return Err(PgError::Database(database.to_owned()));
     }
-    let failed = |source| PgError::Connect {
-        url: redact(admin_url),
-        source,
-    };
     let mut conn = sqlx::PgConnection::connect(admin_url)
         .await
-        .map_err(failed)?;
-    conn.execute(statement.replace("{}", database).as_str())
+        .map_err(|source| PgError::Connect {
+            url: redact(admin_url),
+            source,
+        })?;
+    let statement = statement.replace("{}", database);
+    conn.execute(statement.as_str())
         .await
-        .map_err(failed)?;
+        .map_err(|source| PgError::Statement { statement, source })?;
     conn.close().await.ok();
     Ok(())
 }

@@ -9,9 +9,8 @@
 use std::collections::HashMap;
 
 use async_nats::jetstream::{self, stream};
-use serde::Deserialize;
-
 use futures::TryStreamExt;
+use serde::Deserialize;
 
 use crate::{Bus, BusError, Prefix};
 
@@ -88,7 +87,6 @@ pub async fn ensure_all(bus: &Bus, replicas: Replicas) -> Result<(), ProvisionEr
     Ok(())
 }
 
-/// The declared config of one stream, with the deployment prefix and replica count applied.
 /// Deletes every stream, KV bucket and object store the (non-empty) `prefixes` own
 /// ([`Prefix::owns_stream`]), for scratch deployments: a test's, the bench's. Returns what could
 /// not be deleted, with why; an error when the streams cannot be listed.
@@ -108,14 +106,17 @@ pub async fn delete_all(
         }
         match js.delete_stream(&name).await {
             Ok(_) => {}
-            // Deleted meanwhile (by another clean-up, or its max age): nothing to remove.
-            Err(err) if err.to_string().contains("not found") => {}
+            // Deleted meanwhile (by another clean-up): nothing to remove.
+            Err(err)
+                if matches!(err.kind(), jetstream::context::DeleteStreamErrorKind::JetStream(e)
+                    if e.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND) => {}
             Err(err) => failed.push((name, err.to_string())),
         }
     }
     Ok(failed)
 }
 
+/// The declared config of one stream, with the deployment prefix and replica count applied.
 pub fn stream_config(
     bus: &Bus,
     name: &str,

@@ -51,8 +51,9 @@ pub(crate) fn quoted(raw: &str) -> String {
 }
 
 /// `raw` trimmed, when it has `chars` characters and no control characters (NUL and the like:
-/// no name needs one, and Postgres `text` cannot hold a NUL). The rule of free-text fields.
-pub(crate) fn text(
+/// no name needs one, and Postgres `text` cannot hold a NUL). The rule of free-text fields:
+/// symbol names, exchanges and search queries here, and identity's display names.
+pub fn text(
     field: &'static str,
     raw: &str,
     chars: std::ops::RangeInclusive<usize>,

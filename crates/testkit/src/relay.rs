@@ -59,10 +59,6 @@ impl Relay {
         self.port
     }
 
-    pub fn upstream(&self) -> SocketAddr {
-        self.upstream
-    }
-
     /// Stops listening (new connections are refused) and drops every relayed connection,
     /// until [`Relay::restore`].
     pub fn cut(&self) {

@@ -130,32 +130,29 @@ impl App {
             service,
         } = self;
         let grace = state.config.shutdown_grace;
-        let sessions = state.sessions.clone();
-        let signal = shutdown.clone();
         let forget = tokio::spawn(forget_idle(state.limits.clone(), shutdown.clone()));
-        // The peer address (ConnectInfo) is the client IP of the per-IP rate limits.
-        // WebSocket sessions are told to close (1001) as soon as shutdown begins.
-        tokio::spawn(async move {
-            signal.cancelled().await;
-            sessions.cancel();
-        });
         let served = async {
-            let header_read_timeout = state.config.header_read_timeout;
-            crate::serve::serve(listener, router, header_read_timeout, shutdown.clone()).await;
-            Ok::<(), std::io::Error>(())
+            tokio::join!(
+                crate::serve::serve(
+                    listener,
+                    router,
+                    state.config.header_read_timeout,
+                    shutdown.clone()
+                ),
+                // WebSocket sessions are told to close (1001) as soon as shutdown begins.
+                async {
+                    shutdown.cancelled().await;
+                    state.sessions.cancel();
+                },
+            )
         };
         // Draining may not outlast the grace period once shutdown has begun.
-        let served = async {
-            tokio::pin!(served);
-            tokio::select! {
-                result = &mut served => result,
-                () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
-                    tracing::warn!("HTTP requests still running after the grace period");
-                    Ok(())
-                }
+        tokio::select! {
+            _ = served => {}
+            () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!("HTTP requests still running after the grace period");
             }
-        };
-        let result = served.await.context("the HTTP server failed");
+        }
         state.sessions.cancel();
         state.ws_tasks.close();
         if tokio::time::timeout(grace, state.ws_tasks.wait())
@@ -167,7 +164,7 @@ impl App {
         service.stop(grace.min(Duration::from_secs(5))).await;
         forget.abort();
         tracing::info!("gateway stopped");
-        result
+        Ok(())
     }
 }
 

@@ -34,10 +34,6 @@ pub(crate) async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(Duration::from_secs(20));
     let graceful = GracefulShutdown::new();
     loop {
         let (stream, peer) = tokio::select! {

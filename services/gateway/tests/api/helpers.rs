@@ -393,6 +393,21 @@ fn price_event(symbol: &str, price: &str) -> PriceUpdated {
     }
 }
 
+/// The `(date, close)` pairs of a price-history envelope.
+pub(crate) fn closes(body: &Value) -> Vec<(String, String)> {
+    body["data"]["closes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["date"].as_str().unwrap().to_owned(),
+                c["close"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 pub(crate) async fn envelope_of(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().await.unwrap();

@@ -2,21 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::spawn_app;
-
-fn closes(body: &serde_json::Value) -> Vec<(String, String)> {
-    body["data"]["closes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["date"].as_str().unwrap().to_owned(),
-                c["close"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
+use crate::helpers::{closes, spawn_app};
 
 #[tokio::test]
 async fn history_reads_the_seeded_reference_close() {

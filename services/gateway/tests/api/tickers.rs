@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Spawn, TestApp, event_of, spawn};
+use crate::helpers::{Spawn, TestApp, closes, event_of, spawn};
 
 /// (ticker, name, exchange, currency, asset type); BTC-USD is in the seeded catalogue.
 const TICKERS: [(&str, &str, &str, &str, &str); 8] = [
@@ -38,6 +38,16 @@ fn segment(ticker: &str) -> String {
     ticker.replace('^', "%5E")
 }
 
+/// `GET /api/v1/stocks/<ticker><rest>`, asserted 200 with the ticker spelled as written.
+async fn get_stock(app: &TestApp, ticker: &str, rest: &str) -> Value {
+    let (status, body) = app
+        .get_json(&format!("/api/v1/stocks/{}{rest}", segment(ticker)))
+        .await;
+    assert_eq!(status, 200, "{ticker}{rest}: {body}");
+    assert_eq!(body["data"]["symbol"], ticker, "{body}");
+    body
+}
+
 async fn spawn_with_feed() -> TestApp {
     let market_config = market::Config {
         price_feed: market::FeedKind::Simulated,
@@ -64,11 +74,7 @@ async fn every_ticker_users_write_round_trips_through_catalogue_history_quotes_a
             assert_eq!(status, 201, "{ticker}: {created}");
             assert_eq!(created["data"]["symbol"], ticker, "{created}");
         }
-        let (status, read) = app
-            .get_json(&format!("/api/v1/stocks/{}", segment(ticker)))
-            .await;
-        assert_eq!(status, 200, "{ticker}: {read}");
-        assert_eq!(read["data"]["symbol"], ticker, "{read}");
+        let read = get_stock(&app, ticker, "").await;
         assert_eq!(read["data"]["currency"], currency, "{read}");
         assert_eq!(read["data"]["asset_type"], asset_type, "{read}");
 
@@ -77,22 +83,12 @@ async fn every_ticker_users_write_round_trips_through_catalogue_history_quotes_a
         let (status, imported) = app.post_raw(&path, "text/csv", csv).await;
         assert_eq!(status, 200, "{ticker}: {imported}");
         assert_eq!(imported["data"]["rows"], 2, "{imported}");
-        let (status, history) = app
-            .get_json(&format!("{path}?from=2026-11-01&to=2026-11-10"))
-            .await;
-        assert_eq!(status, 200, "{ticker}: {history}");
-        assert_eq!(history["data"]["symbol"], ticker, "{history}");
-        let closes: Vec<(&str, &str)> = history["data"]["closes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| (c["date"].as_str().unwrap(), c["close"].as_str().unwrap()))
-            .collect();
+        let history = get_stock(&app, ticker, "/history?from=2026-11-01&to=2026-11-10").await;
         assert_eq!(
-            closes,
+            closes(&history),
             [
-                ("2026-11-02", "101.50000000"),
-                ("2026-11-03", "102.25000000")
+                ("2026-11-02".to_owned(), "101.50000000".to_owned()),
+                ("2026-11-03".to_owned(), "102.25000000".to_owned())
             ],
             "{ticker}"
         );
@@ -117,11 +113,7 @@ async fn every_ticker_users_write_round_trips_through_catalogue_history_quotes_a
     assert_eq!(seen["BALN.SW"]["data"]["currency"], "CHF");
 
     for (ticker, _, _, currency, _) in TICKERS {
-        let (status, quote) = app
-            .get_json(&format!("/api/v1/stocks/{}/price", segment(ticker)))
-            .await;
-        assert_eq!(status, 200, "{ticker}: {quote}");
-        assert_eq!(quote["data"]["symbol"], ticker, "{quote}");
+        let quote = get_stock(&app, ticker, "/price").await;
         assert_eq!(quote["data"]["currency"], currency, "{quote}");
         assert_eq!(quote["data"]["source"], "simulated", "{quote}");
     }

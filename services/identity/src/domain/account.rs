@@ -54,21 +54,8 @@ pub fn normalize_email(raw: &str) -> String {
 
 /// Trims `raw` and checks it is 1 to 100 characters without control characters.
 pub fn name(raw: &str) -> Result<String, IdentityError> {
-    let name = raw.trim();
-    let chars = name.chars().count();
-    if chars == 0 || chars > limits::NAME_MAX_CHARS {
-        return Err(IdentityError::invalid(
-            "name",
-            format!("name must be 1 to {} characters", limits::NAME_MAX_CHARS),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(IdentityError::invalid(
-            "name",
-            "name must not contain control characters",
-        ));
-    }
-    Ok(name.to_owned())
+    contracts::value::text("name", raw, 1..=limits::NAME_MAX_CHARS)
+        .map_err(|err| IdentityError::invalid(err.field, err.message))
 }
 
 /// A new password must be 10 to 128 characters (counted as characters, not bytes). It is not
