@@ -14,8 +14,14 @@ use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    auth::Verifier, config::Config, error::GATEWAY, health, metrics::Metrics, ratelimit::Limits,
+    auth::Verifier,
+    config::Config,
+    error::GATEWAY,
+    health,
+    metrics::Metrics,
+    ratelimit::Limits,
     router,
+    ws::{caps::SocketCaps, hub::Hub},
 };
 
 /// How often rate-limit state of quiet clients is dropped.
@@ -40,6 +46,10 @@ pub(crate) struct AppState {
     pub(crate) expected_services: Arc<[String]>,
     /// When a WebSocket's sign-in ends is read from it.
     pub(crate) clock: bus::Clock,
+    /// The shared live feeds every WebSocket session joins.
+    pub(crate) hub: Arc<Hub>,
+    /// Open WebSockets per IP and per user.
+    pub(crate) socket_caps: Arc<SocketCaps>,
 }
 
 /// A built gateway: listening, registered with NATS, not serving yet.
@@ -76,18 +86,26 @@ impl Service for App {
         let local_addr = listener
             .local_addr()
             .context("the listener has no local address")?;
+        let sessions = CancellationToken::new();
+        let hub = Hub::new(deps.bus.clone(), config.ws_buffer, sessions.clone());
+        let socket_caps = Arc::new(SocketCaps::new(
+            config.ws_max_per_ip,
+            config.ws_max_per_user,
+        ));
         let state = AppState {
             bus: deps.bus.clone(),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
             local_addr,
             started_at: deps.clock.now(),
-            sessions: CancellationToken::new(),
+            sessions,
             ws_tasks: TaskTracker::new(),
             verifier: Arc::new(verifier),
             limits: Arc::new(limits),
             expected_services: expected_services.into(),
             clock: deps.clock.clone(),
+            hub: Arc::new(hub),
+            socket_caps,
         };
         let router = router::build(state.clone())?;
         let service = deps
@@ -137,6 +155,8 @@ impl App {
                     listener,
                     router,
                     state.config.header_read_timeout,
+                    state.config.max_connections,
+                    state.metrics.clone(),
                     shutdown.clone()
                 ),
                 // WebSocket sessions are told to close (1001) as soon as shutdown begins.

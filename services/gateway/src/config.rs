@@ -47,6 +47,21 @@ pub struct Config {
     #[arg(long, env = "BOURSE_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
 
+    /// Open TCP connections the gateway serves at once (HTTP and WebSocket; 0 turns the cap
+    /// off). Past it, new connections are closed at once (and counted in
+    /// `bourse_gateway_connections_refused_total`) until others end.
+    #[arg(long, env = "BOURSE_MAX_CONNECTIONS", default_value_t = 25_000)]
+    pub max_connections: usize,
+
+    /// Open WebSockets per client IP (0 turns the cap off); past it the upgrade is 429.
+    #[arg(long, env = "BOURSE_WS_MAX_PER_IP", default_value_t = 200)]
+    pub ws_max_per_ip: usize,
+
+    /// Open WebSockets per signed-in user (0 turns the cap off); past it the upgrade, or the
+    /// `auth` frame, is refused with `rate_limited`.
+    #[arg(long, env = "BOURSE_WS_MAX_PER_USER", default_value_t = 20)]
+    pub ws_max_per_user: usize,
+
     /// How long a client may take to send a request's head, on a new connection or a kept-alive
     /// one; the connection is closed after (slowloris).
     #[arg(long, env = "BOURSE_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
@@ -101,6 +116,9 @@ impl Default for Config {
             discovery_wait: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(10),
+            max_connections: 25_000,
+            ws_max_per_ip: 200,
+            ws_max_per_user: 20,
             token: auth::TokenConfig::default(),
             rate_limit_rps: 100,
             rate_limit_burst: 200,

@@ -52,6 +52,7 @@ pub(crate) struct Metrics {
     pub(crate) ws_connections: Gauge,
     pub(crate) ws_frames_sent: Counter,
     pub(crate) ws_lagged: Counter,
+    pub(crate) connections_refused: Counter,
 }
 
 impl Metrics {
@@ -64,6 +65,7 @@ impl Metrics {
         let ws_connections = Gauge::default();
         let ws_frames_sent = Counter::default();
         let ws_lagged = Counter::default();
+        let connections_refused = Counter::default();
         registry.register(
             "http_requests",
             "HTTP requests answered, by method, matched route and status",
@@ -89,6 +91,11 @@ impl Metrics {
             "Times a WebSocket client fell behind and was sent a lagged frame",
             ws_lagged.clone(),
         );
+        registry.register(
+            "connections_refused",
+            "TCP connections closed at once because BOURSE_MAX_CONNECTIONS were open",
+            connections_refused.clone(),
+        );
         Self {
             registry,
             requests,
@@ -96,6 +103,7 @@ impl Metrics {
             ws_connections,
             ws_frames_sent,
             ws_lagged,
+            connections_refused,
         }
     }
 

@@ -8,9 +8,9 @@
 //!
 //! | frame | meaning |
 //! |---|---|
-//! | `{"type":"subscribe","topic":"prices","symbols":["AAPL","MSFT"]}` | follow these symbols from now on |
-//! | `{"type":"subscribe","topic":"prices","symbols":[…],"resume_from":N}` | also get every stored event after stream sequence `N` first |
-//! | `{"type":"unsubscribe","topic":"prices","symbols":["MSFT"]}` | stop following these; no or empty `symbols` = all |
+//! | `{"type":"subscribe","topic":"prices","keys":["AAPL","MSFT"]}` | follow these keys (for `prices`: tickers, also accepted as `symbols`) from now on |
+//! | `{"type":"subscribe","topic":"prices","keys":[…],"resume_from":N}` | also get every stored event after stream sequence `N` first |
+//! | `{"type":"unsubscribe","topic":"prices","keys":["MSFT"]}` | stop following these; no or empty `keys` = all |
 //! | `{"type":"ping"}` | answered with `pong` |
 //! | `{"type":"auth","token":"<access token>"}` | sign the socket in, or renew the sign-in with a fresh token before the old one expires |
 //!
@@ -18,8 +18,8 @@
 //!
 //! | frame | meaning |
 //! |---|---|
-//! | `{"type":"subscribed","topic":"prices","symbols":[…],"last_seq":L}` | the subscription now covers `symbols` (the whole set, sorted); `L` is the stream's last sequence at that moment |
-//! | `{"type":"unsubscribed","topic":"prices","symbols":[…]}` | what is left subscribed |
+//! | `{"type":"subscribed","topic":"prices","keys":[…],"last_seq":L}` | the subscription now covers `keys` (the whole set, sorted); events after `L` are live |
+//! | `{"type":"unsubscribed","topic":"prices","keys":[…]}` | what is left subscribed |
 //! | `{"type":"event","topic":"prices","seq":S,"subject":"evt.price.AAPL","data":{…PriceUpdated…}}` | one stored event; `seq` is its JetStream stream sequence |
 //! | `{"type":"lagged","topic":"prices","resume_from":S}` | you fell behind and your feed was stopped; every event up to `S` was sent |
 //! | `{"type":"error","code":"validation_failed","message":"…"}` | a frame was refused (code from the error catalogue); the socket stays usable |
@@ -40,15 +40,18 @@
 //!
 //! # Guarantees
 //!
-//! - Per socket, `seq` is strictly increasing: one JetStream ordered consumer reads `PRICES`
-//!   for every symbol, and the gateway picks the subscribed ones.
+//! - One shared feed per topic per gateway (see `ws::hub`): one JetStream ordered consumer reads
+//!   the topic's stream, whatever the number of sockets, and events are routed in memory to
+//!   the sockets following their key. A resume reads only the gap with a short-lived consumer,
+//!   then joins the shared feed (`ws::subscription`).
+//! - Per socket and topic, `seq` is strictly increasing.
 //! - `subscribed` comes before any event it enables. Without `resume_from`, events are those
-//!   after `last_seq`; with it, those after `resume_from` (capped at `last_seq`).
+//!   after `last_seq`; with it, those after `resume_from` (capped at the stream's end).
 //! - **Resume**: keep the `seq` of the last event you processed. After a reconnect (or a
 //!   `lagged` frame), subscribe with `resume_from` set to it — in ONE frame with all your
-//!   symbols — and you get exactly the events you missed, then live ones: no gap, no duplicate.
+//!   keys — and you get exactly the events you missed, then live ones: no gap, no duplicate.
 //! - Subscribing again while subscribed widens the set without restarting anything; with a
-//!   `resume_from` it replays the new symbols from there, unless that is behind an event the
+//!   `resume_from` it replays the new keys from there, unless that is behind an event the
 //!   socket already sent (`error` `conflict`: sequences would go backwards).
 //! - **Slow clients**: each socket buffers at most `BOURSE_WS_BUFFER` frames. When the buffer
 //!   is full the feed stops, and once there is room the client gets `lagged`; it resubscribes
@@ -57,14 +60,18 @@
 //!   `validation_failed`; binary → `unsupported_media_type`) get an `error` frame and the socket
 //!   stays usable. A message over 1 MB cannot be skipped (the stream is mid-frame): the client
 //!   gets `error` `payload_too_large`, then close code 1009.
-//! - With the `PRICES` stream missing or NATS down, `subscribe` gets `error` `unavailable`.
+//! - With the topic's stream missing or NATS down, `subscribe` gets `error` `unavailable`. A
+//!   feed that ends (the stream was deleted) tells its sockets `lagged`; they resume.
 //! - The server pings every `BOURSE_WS_PING_INTERVAL`; a client silent (no frame, no pong) for
 //!   `BOURSE_WS_IDLE_TIMEOUT` is closed. At shutdown, clients get close code 1001.
 
 pub mod protocol;
 
-mod prices;
+pub(crate) mod caps;
+pub(crate) mod hub;
 mod session;
+mod subscription;
+mod topic;
 mod writer;
 
 use ::auth::AccessClaims;
@@ -74,9 +81,11 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+use bus::{ErrorCode, ServiceError};
+
 use crate::{
     app::AppState, auth, config::WS_MESSAGE_LIMIT, context::Ctx, error::ApiError,
-    openapi::ErrorEnvelope,
+    openapi::ErrorEnvelope, ratelimit::ClientIp,
 };
 
 /// The subprotocol that carries an access token: `Sec-WebSocket-Protocol: bearer, <token>`.
@@ -105,11 +114,13 @@ fn protocol_token(headers: &HeaderMap) -> Option<String> {
         (status = 101, description = "Switching protocols: JSON frames follow"),
         (status = 400, description = "Not a WebSocket upgrade request", body = ErrorEnvelope),
         (status = 401, description = "The token offered in Sec-WebSocket-Protocol is invalid", body = ErrorEnvelope),
+        (status = 429, description = "Too many WebSockets open from this address, or for this user", body = ErrorEnvelope),
     )
 )]
 pub(crate) async fn upgrade(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
+    client_ip: Option<axum::Extension<ClientIp>>,
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
@@ -117,12 +128,24 @@ pub(crate) async fn upgrade(
         Ok(ws) => ws,
         Err(rejection) => return ApiError::from(rejection).into_response(),
     };
-    let mut signed_in: Option<AccessClaims> = None;
+    let ip = client_ip.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |ip| ip.0.0);
+    let Some(ip_slot) = state.socket_caps.ip(ip) else {
+        let cap = state.socket_caps.per_ip();
+        return too_many(format!(
+            "at most {cap} WebSockets may be open from one address"
+        ));
+    };
+    let mut signed_in: Option<(AccessClaims, caps::Slot)> = None;
     let ws = match protocol_token(&headers) {
         None => ws,
         Some(token) => match state.verifier.verify(&token) {
             Ok(claims) => {
-                signed_in = Some(claims);
+                let Some(user_slot) = state.socket_caps.user(auth::actor_of(&claims).user_id)
+                else {
+                    let cap = state.socket_caps.per_user();
+                    return too_many(format!("at most {cap} WebSockets may be open per user"));
+                };
+                signed_in = Some((claims, user_slot));
                 ws.protocols([BEARER_PROTOCOL])
             }
             Err(err) => {
@@ -133,11 +156,21 @@ pub(crate) async fn upgrade(
     };
     ws.max_message_size(WS_MESSAGE_LIMIT)
         .max_frame_size(WS_MESSAGE_LIMIT)
+        // Client frames are small; the buffer grows for a larger one. The 128 KiB default
+        // would be reserved per socket, and a gateway holds tens of thousands.
+        .read_buffer_size(READ_BUFFER)
         .on_failed_upgrade(|err| tracing::debug!(error.message = %err, "WebSocket upgrade failed"))
         .on_upgrade(move |socket| {
             let tasks = state.ws_tasks.clone();
-            tasks.track_future(session::run(socket, state, ctx, signed_in))
+            tasks.track_future(session::run(socket, state, ctx, ip_slot, signed_in))
         })
+}
+
+/// Initial read buffer of a socket.
+const READ_BUFFER: usize = 4 * 1024;
+
+fn too_many(message: String) -> Response {
+    ApiError::from(ServiceError::new(ErrorCode::RateLimited, message)).into_response()
 }
 
 /// The price WebSocket under the path older clients know; the same as `/ws`.
@@ -147,15 +180,17 @@ pub(crate) async fn upgrade(
         (status = 101, description = "Switching protocols: JSON frames follow"),
         (status = 400, description = "Not a WebSocket upgrade request", body = ErrorEnvelope),
         (status = 401, description = "The token offered in Sec-WebSocket-Protocol is invalid", body = ErrorEnvelope),
+        (status = 429, description = "Too many WebSockets open from this address, or for this user", body = ErrorEnvelope),
     )
 )]
 pub(crate) async fn upgrade_prices(
     state: State<AppState>,
     ctx: Ctx,
+    client_ip: Option<axum::Extension<ClientIp>>,
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    upgrade(state, ctx, headers, ws).await
+    upgrade(state, ctx, client_ip, headers, ws).await
 }
 
 #[cfg(test)]

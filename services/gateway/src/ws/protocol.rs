@@ -2,34 +2,43 @@
 //! Both directions derive both serde traits, so a Rust client can reuse them.
 
 use bus::ErrorCode;
-use contracts::market::Ticker;
 use serde::{Deserialize, Serialize};
 
 /// What a subscription is about. Only `prices` exists so far; portfolio, valuation, chat and
-/// terminal topics will join it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// terminal topics will join it (each is a stream, a subject filter and an access rule: see
+/// the gateway's `ws::topic`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Topic {
     Prices,
+}
+
+impl Topic {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Prices => "prices",
+        }
+    }
 }
 
 /// A frame from the client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
-    /// Adds symbols; with `resume_from`, replays from the stream sequence after it.
+    /// Adds keys (tickers for `prices`, which also reads them as `symbols`); with
+    /// `resume_from`, replays from the stream sequence after it.
     Subscribe {
         topic: Topic,
-        #[serde(default)]
-        symbols: Option<Vec<String>>,
+        #[serde(default, alias = "symbols")]
+        keys: Option<Vec<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume_from: Option<u64>,
     },
-    /// Removes symbols; none or an empty list removes all.
+    /// Removes keys; none or an empty list removes all.
     Unsubscribe {
         topic: Topic,
-        #[serde(default)]
-        symbols: Option<Vec<String>>,
+        #[serde(default, alias = "symbols")]
+        keys: Option<Vec<String>>,
     },
     Ping,
     /// Signs the socket in (or renews its sign-in before the token expires) with an access
@@ -43,17 +52,17 @@ pub enum ClientFrame {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
-    /// The subscription now covers `symbols` (all of them, sorted); `last_seq` is the stream's
-    /// last sequence when the subscription was made.
+    /// The subscription now covers `keys` (all of them, sorted); events after `last_seq` are
+    /// live (those up to it come only with a `resume_from`).
     Subscribed {
         topic: Topic,
-        symbols: Vec<Ticker>,
+        keys: Vec<String>,
         last_seq: u64,
     },
     /// What is left subscribed after an unsubscribe (all of it, sorted).
     Unsubscribed {
         topic: Topic,
-        symbols: Vec<Ticker>,
+        keys: Vec<String>,
     },
     /// One stored event; `seq` is its JetStream stream sequence, strictly increasing per socket.
     Event {
@@ -107,7 +116,7 @@ mod tests {
             frame,
             ClientFrame::Subscribe {
                 topic: Topic::Prices,
-                symbols: Some(vec!["AAPL".into()]),
+                keys: Some(vec!["AAPL".into()]),
                 resume_from: Some(41)
             }
         );
@@ -117,7 +126,7 @@ mod tests {
             frame,
             ClientFrame::Unsubscribe {
                 topic: Topic::Prices,
-                symbols: None
+                keys: None
             }
         );
         assert_eq!(

@@ -7,8 +7,7 @@ use ::auth::AccessClaims;
 use axum::extract::ws::{Message, WebSocket};
 use bus::{Actor, Clock, ErrorCode, RequestContext, ServiceError};
 use chrono::{DateTime, Utc};
-use contracts::market::Ticker;
-use futures::{StreamExt, stream::SplitStream};
+use futures::{StreamExt, future::select_all, stream::SplitStream};
 use tokio::{
     sync::mpsc::{self, error::TrySendError},
     time::Instant,
@@ -16,8 +15,11 @@ use tokio::{
 use tracing::Instrument;
 
 use super::{
-    prices::{FeedError, PriceFeed},
+    caps::{Slot, SocketCaps},
+    hub::{Hub, Item},
     protocol::{ClientFrame, ServerFrame, Topic},
+    subscription::{Next, Subscription},
+    topic::{FeedError, Key, TopicSpec, spec},
     writer::{Outbound, Writer},
 };
 use crate::{
@@ -39,7 +41,8 @@ pub(crate) async fn run(
     socket: WebSocket,
     state: AppState,
     ctx: RequestContext,
-    signed_in: Option<AccessClaims>,
+    ip_slot: Slot,
+    signed_in: Option<(AccessClaims, Slot)>,
 ) {
     let span = tracing::info_span!("ws.session", correlation_id = %ctx.correlation_id, trace_id = %ctx.trace_id());
     async move {
@@ -58,17 +61,21 @@ pub(crate) async fn run(
         let mut writer = tokio::spawn(writer.run());
         let mut session = Session {
             tx,
-            feed: PriceFeed::new(state.bus.clone()),
-            pending_lag: None,
+            subscriptions: Vec::new(),
+            hub: state.hub.clone(),
+            bus: state.bus.clone(),
+            pending_lag: Vec::new(),
             oversized: false,
             metrics: metrics.clone(),
             verifier: state.verifier.clone(),
             clock: state.clock.clone(),
+            caps: state.socket_caps.clone(),
             user: None,
+            _ip_slot: ip_slot,
         };
-        if let Some(claims) = signed_in {
+        if let Some((claims, slot)) = signed_in {
             // The client learns who it is, as after an `auth` frame.
-            let frame = session.sign_in(&claims);
+            let frame = session.sign_in(&claims, Some(slot));
             let _ = session.send(frame).await;
         }
         let (stream, oversized) = session.run(stream, &state).await;
@@ -91,23 +98,29 @@ pub(crate) async fn run(
 
 struct Session {
     tx: mpsc::Sender<Outbound>,
-    feed: PriceFeed,
-    /// Set when the client fell behind and its `lagged` frame is not in the buffer yet.
-    pending_lag: Option<u64>,
+    /// One per topic the socket follows.
+    subscriptions: Vec<Subscription>,
+    hub: Arc<Hub>,
+    bus: bus::Bus,
+    /// Topics whose client fell behind and whose `lagged` frame is not in the buffer yet.
+    pending_lag: Vec<(Topic, u64)>,
     /// The client sent a message over the limit; the socket is closing with 1009.
     oversized: bool,
     metrics: Arc<Metrics>,
     verifier: Arc<Verifier>,
     clock: Clock,
-    /// Who the socket is signed in as, until when. Prices need nobody; user topics will.
+    caps: Arc<SocketCaps>,
+    /// Who the socket is signed in as, until when. Prices need nobody; user topics do.
     user: Option<SignedIn>,
+    /// This socket's place under the per-IP cap.
+    _ip_slot: Slot,
 }
 
-/// A signed-in socket's user, until its token expires.
-#[derive(Debug, Clone)]
+/// A signed-in socket's user, until its token expires, and its place under the per-user cap.
 struct SignedIn {
     actor: Actor,
     until: DateTime<Utc>,
+    slot: Slot,
 }
 
 impl Session {
@@ -121,8 +134,8 @@ impl Session {
         let idle = state.config.ws_idle_timeout;
         let mut deadline = Instant::now() + idle;
         loop {
-            let lagging = self.pending_lag.is_some();
-            let feeding = self.feed.is_running() && !lagging;
+            let lagging = !self.pending_lag.is_empty();
+            let feeding = !lagging && self.subscriptions.iter().any(Subscription::is_running);
             let flow = tokio::select! {
                 biased;
                 () = state.sessions.cancelled() => self.close(1001, "the server is shutting down"),
@@ -147,18 +160,15 @@ impl Session {
                 }
                 permit = self.tx.clone().reserve_owned(), if lagging => match permit {
                     Ok(permit) => {
-                        let resume_from = self.pending_lag.take().unwrap_or_default();
-                        permit.send(Outbound::Frame(ServerFrame::Lagged { topic: Topic::Prices, resume_from }));
+                        let (topic, resume_from) = self.pending_lag.remove(0);
+                        permit.send(Outbound::Frame(ServerFrame::Lagged { topic, resume_from }));
                         ControlFlow::Continue(())
                     }
                     Err(_) => ControlFlow::Break(()),
                 },
-                message = self.feed.next_message(), if feeding => match message {
-                    Some(message) => self.on_stored(&message),
-                    None => {
-                        let frame = ServerFrame::error(ErrorCode::Unavailable, "the price feed ended; subscribe again with resume_from");
-                        self.send(frame).await
-                    }
+                (at, next) = next_event(&mut self.subscriptions), if feeding => match next {
+                    Next::Item(item) => self.on_stored(at, &item),
+                    Next::Lost => self.lag(at, "its live feed ended"),
                 },
             };
             if flow.is_break() {
@@ -187,48 +197,75 @@ impl Session {
 
     async fn on_frame(&mut self, frame: ClientFrame) -> ControlFlow<()> {
         // A pending `lagged` goes first, so the client reads frames in the order they happened.
-        if let Some(resume_from) = self.pending_lag.take() {
-            self.send(ServerFrame::Lagged {
-                topic: Topic::Prices,
-                resume_from,
-            })
-            .await?;
+        for (topic, resume_from) in std::mem::take(&mut self.pending_lag) {
+            self.send(ServerFrame::Lagged { topic, resume_from })
+                .await?;
         }
         let reply = match frame {
             ClientFrame::Ping => ServerFrame::Pong,
             ClientFrame::Auth { token } => self.authenticate(&token),
             ClientFrame::Subscribe {
-                topic: Topic::Prices,
-                symbols,
+                topic,
+                keys,
                 resume_from,
-            } => match tickers(symbols.unwrap_or_default()) {
-                Ok(symbols) if symbols.is_empty() => ServerFrame::error(
-                    ErrorCode::ValidationFailed,
-                    "name at least one symbol to subscribe to",
-                ),
-                Ok(symbols) => self
-                    .feed
-                    .subscribe(symbols, resume_from)
-                    .await
-                    .unwrap_or_else(error_frame),
-                Err(frame) => frame,
-            },
-            ClientFrame::Unsubscribe {
-                topic: Topic::Prices,
-                symbols,
-            } => match symbols.map(tickers).transpose() {
-                Ok(symbols) => self.feed.unsubscribe(symbols),
-                Err(frame) => frame,
-            },
+            } => self
+                .subscribe(topic, keys.unwrap_or_default(), resume_from)
+                .await
+                .unwrap_or_else(error_frame),
+            ClientFrame::Unsubscribe { topic, keys } => {
+                match keys.map(|keys| parse_keys(spec(topic), &keys)).transpose() {
+                    Ok(keys) => match self.subscriptions.iter_mut().find(|s| s.topic() == topic) {
+                        Some(subscription) => subscription.unsubscribe(keys),
+                        None => ServerFrame::Unsubscribed {
+                            topic,
+                            keys: Vec::new(),
+                        },
+                    },
+                    Err(err) => error_frame(err),
+                }
+            }
         };
         self.send(reply).await
+    }
+
+    async fn subscribe(
+        &mut self,
+        topic: Topic,
+        raw: Vec<String>,
+        resume_from: Option<u64>,
+    ) -> Result<ServerFrame, FeedError> {
+        let spec = spec(topic);
+        let keys = parse_keys(spec, &raw)?;
+        if keys.is_empty() {
+            return Err(FeedError::new(
+                ErrorCode::ValidationFailed,
+                format!(
+                    "name at least one key of {} to subscribe to",
+                    topic.as_str()
+                ),
+            ));
+        }
+        spec.authorize(&self.bus, self.actor(), &keys).await?;
+        let at = match self.subscriptions.iter().position(|s| s.topic() == topic) {
+            Some(at) => at,
+            None => {
+                self.subscriptions
+                    .push(Subscription::new(topic, self.bus.clone()));
+                self.subscriptions.len() - 1
+            }
+        };
+        // A topic whose `lagged` is still pending is resubscribed now: the client asked.
+        self.pending_lag.retain(|(t, _)| *t != topic);
+        self.subscriptions[at]
+            .subscribe(&self.hub, keys, resume_from)
+            .await
     }
 
     /// An `auth` frame: a valid token signs the socket in (or renews it); an invalid one is
     /// refused and leaves the socket as it was, still signed in until the old token expires.
     fn authenticate(&mut self, token: &str) -> ServerFrame {
         match self.verifier.verify(token) {
-            Ok(claims) => self.sign_in(&claims),
+            Ok(claims) => self.sign_in(&claims, None),
             Err(err) => {
                 tracing::debug!(error.message = %err, "WebSocket access token refused");
                 let message = if err.is_expired() {
@@ -243,7 +280,8 @@ impl Session {
 
     /// Signs in as the verified `claims`' user until the token's `exp` (the verifier's clock
     /// leeway is not granted here: access ends at `exp`).
-    fn sign_in(&mut self, claims: &AccessClaims) -> ServerFrame {
+    /// `slot` is the user's place under the per-user cap when the caller took it already.
+    fn sign_in(&mut self, claims: &AccessClaims, slot: Option<Slot>) -> ServerFrame {
         let Some(expires_at) = claims.expires_at() else {
             return ServerFrame::error(ErrorCode::Unauthorized, "the access token is invalid");
         };
@@ -251,6 +289,22 @@ impl Session {
             return ServerFrame::error(ErrorCode::Unauthorized, "the access token has expired");
         }
         let actor = auth::actor_of(claims);
+        let slot = match (slot, self.user.take()) {
+            (Some(slot), _) => slot,
+            // A renewal for the same user keeps its place.
+            (None, Some(current)) if current.actor.user_id == actor.user_id => current.slot,
+            (None, current) => match self.caps.user(actor.user_id) {
+                Some(slot) => slot,
+                None => {
+                    self.user = current;
+                    let cap = self.caps.per_user();
+                    return ServerFrame::error(
+                        ErrorCode::RateLimited,
+                        format!("at most {cap} WebSockets may be open per user"),
+                    );
+                }
+            },
+        };
         tracing::debug!(user_id = %actor.user_id, "WebSocket signed in");
         let frame = ServerFrame::Authenticated {
             user_id: actor.user_id,
@@ -260,41 +314,46 @@ impl Session {
         self.user = Some(SignedIn {
             actor,
             until: expires_at,
+            slot,
         });
         frame
     }
 
     /// The user the socket acts for, while signed in.
-    #[expect(
-        dead_code,
-        reason = "user topics (portfolio, chat, terminal) will authorize with it"
-    )]
     fn actor(&self) -> Option<&Actor> {
         self.user.as_ref().map(|u| &u.actor)
     }
 
-    /// A stored event: into the buffer if there is room, else the client is lagging.
-    fn on_stored(&mut self, message: &async_nats::jetstream::Message) -> ControlFlow<()> {
-        let Some((seq, frame)) = self.feed.frame_for(message) else {
+    /// A stored event of subscription `at`: into the buffer if there is room, else the client
+    /// is lagging.
+    fn on_stored(&mut self, at: usize, item: &Item) -> ControlFlow<()> {
+        let subscription = &mut self.subscriptions[at];
+        if !subscription.accept(item) {
             return ControlFlow::Continue(());
-        };
-        match self.tx.try_send(Outbound::Frame(frame)) {
+        }
+        match self.tx.try_send(Outbound::Text(item.text.clone())) {
             Ok(()) => {
-                self.feed.delivered(seq);
+                subscription.delivered(item.seq);
                 ControlFlow::Continue(())
             }
-            Err(TrySendError::Full(_)) => {
-                let resume_from = self.feed.stop_lagged();
-                tracing::info!(
-                    resume_from,
-                    "WebSocket client fell behind; its feed is stopped"
-                );
-                self.metrics.ws_lagged.inc();
-                self.pending_lag = Some(resume_from);
-                ControlFlow::Continue(())
-            }
+            Err(TrySendError::Full(_)) => self.lag(at, "its buffer is full"),
             Err(TrySendError::Closed(_)) => ControlFlow::Break(()),
         }
+    }
+
+    /// Stops subscription `at`; its client learns where to resume.
+    fn lag(&mut self, at: usize, why: &str) -> ControlFlow<()> {
+        let subscription = &mut self.subscriptions[at];
+        let topic = subscription.topic();
+        let resume_from = subscription.stop_lagged();
+        tracing::info!(
+            topic = topic.as_str(),
+            resume_from,
+            "WebSocket client fell behind ({why}); its feed is stopped"
+        );
+        self.metrics.ws_lagged.inc();
+        self.pending_lag.push((topic, resume_from));
+        ControlFlow::Continue(())
     }
 
     /// A read failed. A message over the limit cannot be skipped — the stream is mid-frame —
@@ -350,11 +409,28 @@ fn parse(text: &str) -> Result<ClientFrame, ServerFrame> {
     })
 }
 
-fn tickers(raw: Vec<String>) -> Result<Vec<Ticker>, ServerFrame> {
+/// The next event of any running subscription, with its index.
+async fn next_event(subscriptions: &mut [Subscription]) -> (usize, Next) {
+    if let [only] = subscriptions {
+        return (0, only.next().await);
+    }
+    let running: Vec<_> = subscriptions
+        .iter_mut()
+        .enumerate()
+        .filter(|(_, s)| s.is_running())
+        .map(|(at, s)| Box::pin(async move { (at, s.next().await) }))
+        .collect();
+    if running.is_empty() {
+        return std::future::pending().await;
+    }
+    select_all(running).await.0
+}
+
+fn parse_keys(spec: &TopicSpec, raw: &[String]) -> Result<Vec<Key>, FeedError> {
     raw.iter()
-        .map(|symbol| {
-            Ticker::parse(symbol)
-                .map_err(|err| ServerFrame::error(ErrorCode::ValidationFailed, err.message))
+        .map(|key| {
+            (spec.parse_key)(key)
+                .map_err(|message| FeedError::new(ErrorCode::ValidationFailed, message))
         })
         .collect()
 }
@@ -383,10 +459,10 @@ mod tests {
 
     #[test]
     fn a_bad_symbol_is_named_in_the_error() {
-        let Err(ServerFrame::Error { message, .. }) = tickers(vec!["AAPL".into(), "BRK_B".into()])
-        else {
+        let Err(err) = parse_keys(spec(Topic::Prices), &["AAPL".into(), "BRK_B".into()]) else {
             panic!("accepted")
         };
-        assert!(message.contains("BRK_B"), "{message}");
+        assert_eq!(err.code, ErrorCode::ValidationFailed);
+        assert!(err.message.contains("BRK_B"), "{}", err.message);
     }
 }

@@ -4,7 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use bytes::Bytes;
 use futures::{SinkExt, stream::SplitSink};
 use tokio::{sync::mpsc, time::MissedTickBehavior};
@@ -16,6 +16,8 @@ use crate::metrics::Metrics;
 #[derive(Debug)]
 pub(crate) enum Outbound {
     Frame(ServerFrame),
+    /// A frame already encoded (a stored event, encoded once for every socket).
+    Text(Utf8Bytes),
     /// Close the socket with this code and reason, after the frames before it.
     Close(u16, &'static str),
 }
@@ -47,6 +49,7 @@ impl Writer {
                             continue;
                         }
                     },
+                    Some(Outbound::Text(text)) => Message::Text(text),
                     Some(Outbound::Close(code, reason)) => {
                         self.close(code, reason).await;
                         return self.sink;

@@ -341,13 +341,23 @@ impl TestApp {
         &self,
         protocols: &str,
     ) -> Result<(WsClient, Option<String>), StatusCode> {
+        self.try_ws(Some(protocols)).await
+    }
+
+    /// A WebSocket client, or the status its upgrade was refused with.
+    pub(crate) async fn try_ws(
+        &self,
+        protocols: Option<&str>,
+    ) -> Result<(WsClient, Option<String>), StatusCode> {
         use tokio_tungstenite::tungstenite::{Error, client::IntoClientRequest};
         let mut request = format!("ws://{}/ws", self.addr)
             .into_client_request()
             .unwrap();
-        request
-            .headers_mut()
-            .insert("sec-websocket-protocol", protocols.parse().unwrap());
+        if let Some(protocols) = protocols {
+            request
+                .headers_mut()
+                .insert("sec-websocket-protocol", protocols.parse().unwrap());
+        }
         let tcp = TcpStream::connect(self.addr).await.unwrap();
         match tokio_tungstenite::client_async(request, tcp).await {
             Ok((stream, response)) => {
@@ -382,7 +392,7 @@ impl TestApp {
     }
 }
 
-fn price_event(symbol: &str, price: &str) -> PriceUpdated {
+pub(crate) fn price_event(symbol: &str, price: &str) -> PriceUpdated {
     PriceUpdated {
         event_id: contracts::new_id(),
         occurred_at: Utc::now(),
@@ -459,7 +469,7 @@ impl WsClient {
     /// Subscribes and returns the `subscribed` frame.
     pub(crate) async fn subscribe(&mut self, symbols: &[&str], resume_from: Option<u64>) -> Value {
         let mut frame =
-            serde_json::json!({"type": "subscribe", "topic": "prices", "symbols": symbols});
+            serde_json::json!({"type": "subscribe", "topic": "prices", "keys": symbols});
         if let Some(seq) = resume_from {
             frame["resume_from"] = seq.into();
         }

@@ -16,3 +16,4 @@ mod tickers;
 mod ws;
 mod ws_auth;
 mod ws_resume;
+mod ws_scale;

@@ -14,7 +14,7 @@ async fn a_subscriber_gets_live_prices_of_its_symbols_only() {
     let before = app.publish_price("AAPL", "100").await;
     let mut ws = app.ws().await;
     let subscribed = ws.subscribe(&["aapl", "MSFT"], None).await;
-    assert_eq!(subscribed["symbols"], json!(["AAPL", "MSFT"]));
+    assert_eq!(subscribed["keys"], json!(["AAPL", "MSFT"]));
     assert_eq!(subscribed["last_seq"], before);
 
     let ignored = app.publish_price("GOOG", "1").await;
@@ -43,7 +43,7 @@ async fn subscribing_again_widens_the_set_without_sending_anything_twice() {
     assert_eq!(ws.next_event().await, (first, "AAPL".to_owned()));
 
     let widened = ws.subscribe(&["MSFT"], None).await;
-    assert_eq!(widened["symbols"], json!(["AAPL", "MSFT"]));
+    assert_eq!(widened["keys"], json!(["AAPL", "MSFT"]));
     let msft = app.publish_price("MSFT", "2").await;
     let aapl = app.publish_price("AAPL", "3").await;
     assert_eq!(ws.next_event().await, (msft, "MSFT".to_owned()));
@@ -60,7 +60,7 @@ async fn unsubscribe_stops_the_named_symbols_and_without_names_all() {
     let left = ws.next_frame().await;
     assert_eq!(
         left,
-        json!({"type":"unsubscribed","topic":"prices","symbols":["MSFT"]})
+        json!({"type":"unsubscribed","topic":"prices","keys":["MSFT"]})
     );
     app.publish_price("AAPL", "1").await;
     let msft = app.publish_price("MSFT", "2").await;
@@ -68,7 +68,7 @@ async fn unsubscribe_stops_the_named_symbols_and_without_names_all() {
 
     ws.send(json!({"type":"unsubscribe","topic":"prices"}))
         .await;
-    assert_eq!(ws.next_frame().await["symbols"], json!([]));
+    assert_eq!(ws.next_frame().await["keys"], json!([]));
     app.publish_price("MSFT", "3").await;
     ws.send(json!({"type":"ping"})).await;
     assert_eq!(

@@ -78,7 +78,7 @@ async fn a_symbol_added_with_resume_from_replays_from_there_while_the_others_go_
     // Published while only AAPL is followed; then MSFT is added from `aapl` on.
     let msft = app.publish_price("MSFT", "2").await;
     let widened = ws.subscribe(&["MSFT"], Some(aapl)).await;
-    assert_eq!(widened["symbols"], json!(["AAPL", "MSFT"]));
+    assert_eq!(widened["keys"], json!(["AAPL", "MSFT"]));
     let later = app.publish_price("AAPL", "3").await;
     assert_eq!(
         ws.next_event().await,

@@ -1,0 +1,144 @@
+//! What a `/ws` topic is: a stream, a subject filter, how a subject names the key a client
+//! subscribes to, and who may see a key. The hub ([`super::hub`]) reads each topic's stream
+//! once per gateway and routes by key; sessions ([`super::subscription`]) keep per-socket order.
+//!
+//! A new topic (portfolio events, valuations, terminal output, chat deltas) is one more
+//! [`Topic`] variant and one [`TopicSpec`] constant in [`spec`].
+
+use bus::{Actor, Bus, ErrorCode};
+use contracts::{
+    Event,
+    market::{PriceUpdated, Ticker},
+};
+use futures::future::BoxFuture;
+
+use super::protocol::Topic;
+
+/// One key of a topic, as routed and as shown to the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Key {
+    /// The subject token that carries it (`BRK_B`).
+    pub(crate) route: String,
+    /// How the client spells it (`BRK.B`), echoed in `subscribed`.
+    pub(crate) shown: String,
+}
+
+/// Why a subscription could not be made; sent to the client as an `error` frame.
+#[derive(Debug)]
+pub(crate) struct FeedError {
+    pub(crate) code: ErrorCode,
+    pub(crate) message: String,
+}
+
+impl FeedError {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The stream cannot be read: logged with the cause, the client learns only that.
+    pub(crate) fn unavailable(topic: Topic, what: &str, err: impl std::fmt::Display) -> Self {
+        tracing::warn!(topic = topic.as_str(), error.message = %err, "{what}");
+        Self::new(
+            ErrorCode::Unavailable,
+            format!(
+                "the {} stream is unavailable; try again later",
+                topic.as_str()
+            ),
+        )
+    }
+}
+
+/// Asks whether `Actor` may follow the keys (e.g. of the service owning them).
+pub(crate) type AccessCheck = fn(Bus, Actor, Vec<Key>) -> BoxFuture<'static, Result<(), FeedError>>;
+
+/// Who may follow a key.
+pub(crate) enum Access {
+    /// Anyone, signed in or not (prices).
+    Public,
+    /// A signed-in user for whom the check answers `Ok` (e.g. the owner of a portfolio, asked
+    /// of the owning service). Anonymous sockets are refused with `unauthorized`.
+    #[allow(
+        dead_code,
+        reason = "the user topics (portfolio, chat, terminal) use it"
+    )]
+    SignedIn(AccessCheck),
+}
+
+pub(crate) struct TopicSpec {
+    pub(crate) topic: Topic,
+    /// Unprefixed stream name.
+    pub(crate) stream: &'static str,
+    /// Unprefixed subject filter the hub reads (one filter subject: nats-server 2.9).
+    pub(crate) filter: fn() -> String,
+    /// The key an unprefixed subject carries; `None` for subjects the topic ignores.
+    pub(crate) key_of: fn(&str) -> Option<&str>,
+    /// A key as the client wrote it, or why it is not one.
+    pub(crate) parse_key: fn(&str) -> Result<Key, String>,
+    pub(crate) access: Access,
+    /// Keys one socket may follow at once.
+    pub(crate) max_keys: usize,
+}
+
+impl TopicSpec {
+    /// Whether `actor` may follow `keys`.
+    pub(crate) async fn authorize(
+        &self,
+        bus: &Bus,
+        actor: Option<&Actor>,
+        keys: &[Key],
+    ) -> Result<(), FeedError> {
+        match (&self.access, actor) {
+            (Access::Public, _) => Ok(()),
+            (Access::SignedIn(_), None) => Err(FeedError::new(
+                ErrorCode::Unauthorized,
+                format!("sign in to follow {}", self.topic.as_str()),
+            )),
+            (Access::SignedIn(check), Some(actor)) => {
+                check(bus.clone(), actor.clone(), keys.to_vec()).await
+            }
+        }
+    }
+}
+
+/// Live prices: `evt.price.<token>` on `PRICES`, keyed by ticker, public.
+pub(crate) const PRICES: TopicSpec = TopicSpec {
+    topic: Topic::Prices,
+    stream: PriceUpdated::STREAM,
+    filter: PriceUpdated::wildcard,
+    key_of: |subject| subject.strip_prefix("evt.price."),
+    parse_key: |raw| {
+        let ticker = Ticker::parse(raw).map_err(|err| err.message)?;
+        Ok(Key {
+            route: ticker.token(),
+            shown: ticker.to_string(),
+        })
+    },
+    access: Access::Public,
+    max_keys: 1000,
+};
+
+/// The spec of `topic`.
+pub(crate) fn spec(topic: Topic) -> &'static TopicSpec {
+    match topic {
+        Topic::Prices => &PRICES,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_price_subject_carries_its_ticker_token() {
+        assert_eq!((PRICES.key_of)("evt.price.BRK_B"), Some("BRK_B"));
+        assert_eq!((PRICES.key_of)("evt.quote.BRK_B"), None);
+        let key = (PRICES.parse_key)("brk.b").unwrap();
+        assert_eq!(key.route, "BRK_B");
+        assert_eq!(key.shown, "BRK.B");
+        assert!((PRICES.parse_key)("BRK_B").is_err());
+        assert_eq!((PRICES.filter)(), "evt.price.*");
+    }
+}
