@@ -19,7 +19,7 @@ use std::{future::Future, time::Duration};
 
 mod nats_server;
 mod relay;
-pub use nats_server::{NatsServer, free_port};
+pub use nats_server::{NatsCluster, NatsServer, free_port};
 pub use relay::Relay;
 
 use bus::{
@@ -84,8 +84,13 @@ impl TestEnv {
 
     /// A connection with every stream and bucket provisioned.
     pub async fn provisioned_bus(&self) -> Bus {
+        self.provisioned_bus_with(1).await
+    }
+
+    /// A connection with every stream and bucket provisioned with `replicas` (3 on a cluster).
+    pub async fn provisioned_bus_with(&self, replicas: u8) -> Bus {
         let bus = self.bus().await;
-        provision::ensure_all(&bus, provision::Replicas(1))
+        provision::ensure_all(&bus, provision::Replicas(usize::from(replicas)))
             .await
             .expect("provision streams");
         bus
@@ -194,7 +199,10 @@ impl Drop for TestEnv {
             };
             runtime.block_on(async move {
                 let _ = bus::pg::drop_scratch_database(&admin_database_url(), &database).await;
-                if let Ok(client) = async_nats::connect(nats_url).await {
+                let Ok(servers) = bus::server_addrs(&nats_url) else {
+                    return;
+                };
+                if let Ok(client) = async_nats::connect(servers.as_slice()).await {
                     let js = async_nats::jetstream::new(client);
                     let _ = provision::delete_all(&js, &[&prefix]).await;
                 }

@@ -23,10 +23,7 @@ use std::{
     time::Duration,
 };
 
-use async_nats::jetstream::{
-    self,
-    consumer::{DeliverPolicy, pull},
-};
+use async_nats::jetstream::{self, consumer::pull};
 use axum::extract::ws::Utf8Bytes;
 use bus::Bus;
 use futures::StreamExt;
@@ -47,6 +44,9 @@ use super::{
 pub(crate) const IDLE_FEED: Duration = Duration::from_secs(30);
 /// How often a feed checks that its consumer is alive.
 const WATCHDOG_EVERY: Duration = Duration::from_secs(1);
+/// Attempts at creating a feed's first consumer (or a resume's), about a second each: enough
+/// for a JetStream meta leader election after a node is lost.
+pub(crate) const CREATE_ATTEMPTS: u32 = 8;
 /// A consumer quiet for this long while the stream grew is replaced.
 const STALE_AFTER: Duration = Duration::from_secs(2);
 
@@ -258,19 +258,18 @@ async fn consume(
     spec: &TopicSpec,
     stream: &jetstream::stream::Stream,
     after: u64,
+    attempts: u32,
 ) -> Result<(pull::Ordered, u64), FeedError> {
     let topic = spec.topic;
-    let config = pull::OrderedConfig {
-        filter_subject: bus.prefix().subject(&(spec.filter)()),
-        deliver_policy: DeliverPolicy::ByStartSequence {
-            start_sequence: after + 1,
-        },
-        ..Default::default()
-    };
-    let consumer = stream
-        .create_consumer(config)
-        .await
-        .map_err(|err| FeedError::unavailable(topic, "cannot create the live consumer", err))?;
+    let consumer = spec
+        .ordered_consumer(
+            bus,
+            stream,
+            after,
+            attempts,
+            "cannot create the live consumer",
+        )
+        .await?;
     let pending = consumer.cached_info().num_pending;
     let messages = consumer
         .messages()
@@ -319,7 +318,7 @@ impl Feed {
             .map_err(|err| FeedError::unavailable(topic, "cannot read the stream's state", err))?
             .state
             .last_sequence;
-        let (messages, _) = consume(bus, spec, &stream, position).await?;
+        let (messages, _) = consume(bus, spec, &stream, position, CREATE_ATTEMPTS).await?;
         let (control, commands) = mpsc::unbounded_channel();
         let feed = Feed {
             spec,
@@ -414,7 +413,8 @@ impl Feed {
         if last <= self.position.max(self.checked_through) {
             return Watch::Fine;
         }
-        match consume(&self.bus, self.spec, &self.stream, self.position).await {
+        // One attempt per tick: the next tick tries again.
+        match consume(&self.bus, self.spec, &self.stream, self.position, 1).await {
             Ok((fresh, pending)) => {
                 tracing::info!(
                     topic,

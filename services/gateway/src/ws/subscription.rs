@@ -18,13 +18,13 @@
 
 use std::collections::BTreeMap;
 
-use async_nats::jetstream::consumer::{DeliverPolicy, pull};
+use async_nats::jetstream::consumer::pull;
 use bus::{Bus, ErrorCode};
 use futures::StreamExt;
 use std::sync::Arc;
 
 use super::{
-    hub::{FeedLink, Hub, Item, ItemRx},
+    hub::{self, FeedLink, Hub, Item, ItemRx},
     protocol::{ServerFrame, Topic},
     topic::{FeedError, Key, TopicSpec, spec},
 };
@@ -228,17 +228,15 @@ impl Subscription {
             .stream(spec.stream)
             .await
             .map_err(|err| FeedError::unavailable(topic, "the stream is not available", err))?;
-        let config = pull::OrderedConfig {
-            filter_subject: bus.prefix().subject(&(spec.filter)()),
-            deliver_policy: DeliverPolicy::ByStartSequence {
-                start_sequence: after + 1,
-            },
-            ..Default::default()
-        };
-        let consumer = stream
-            .create_consumer(config)
-            .await
-            .map_err(|err| FeedError::unavailable(topic, "cannot create a resume consumer", err))?;
+        let consumer = spec
+            .ordered_consumer(
+                bus,
+                &stream,
+                after,
+                hub::CREATE_ATTEMPTS,
+                "cannot create a resume consumer",
+            )
+            .await?;
         if consumer.cached_info().num_pending == 0 {
             // Nothing stored after `after` for this topic: there is no gap to read.
             return Ok(None);

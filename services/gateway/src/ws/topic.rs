@@ -5,6 +5,12 @@
 //! A new topic (portfolio events, valuations, terminal output, chat deltas) is one more
 //! [`Topic`] variant and one [`TopicSpec`] constant in [`spec`].
 
+use std::time::Duration;
+
+use async_nats::jetstream::{
+    consumer::{self, DeliverPolicy, pull},
+    stream::Stream,
+};
 use bus::{Actor, Bus, ErrorCode};
 use contracts::{
     Event,
@@ -82,7 +88,49 @@ pub(crate) struct TopicSpec {
     pub(crate) max_keys: usize,
 }
 
+/// How long one attempt to create a consumer may take. Creating one is the JetStream meta
+/// leader's job; a request sent just as that leader's node died is never answered and would
+/// wait out the client's whole request timeout (10 s), while the new leader, elected within a
+/// few seconds, answers a fresh attempt at once.
+const CREATE_ATTEMPT: Duration = Duration::from_secs(1);
+
 impl TopicSpec {
+    /// An ordered consumer of this topic's subjects from right after stream sequence `after`,
+    /// trying `attempts` times (each within [`CREATE_ATTEMPT`]). An attempt given up on may
+    /// still create its consumer on the server: the inactivity threshold removes it.
+    pub(crate) async fn ordered_consumer(
+        &self,
+        bus: &Bus,
+        stream: &Stream,
+        after: u64,
+        attempts: u32,
+        what: &str,
+    ) -> Result<consumer::Consumer<pull::OrderedConfig>, FeedError> {
+        let config = pull::OrderedConfig {
+            filter_subject: bus.prefix().subject(&(self.filter)()),
+            deliver_policy: DeliverPolicy::ByStartSequence {
+                start_sequence: after + 1,
+            },
+            ..Default::default()
+        };
+        let mut attempt = 1;
+        loop {
+            let failure =
+                match tokio::time::timeout(CREATE_ATTEMPT, stream.create_consumer(config.clone()))
+                    .await
+                {
+                    Ok(Ok(consumer)) => return Ok(consumer),
+                    Ok(Err(err)) => err.to_string(),
+                    Err(_) => format!("no answer within {CREATE_ATTEMPT:?}"),
+                };
+            if attempt >= attempts {
+                return Err(FeedError::unavailable(self.topic, what, failure));
+            }
+            tracing::debug!(topic = self.topic.as_str(), attempt, error.message = %failure, "{what}; trying again");
+            attempt += 1;
+        }
+    }
+
     /// Whether `actor` may follow `keys`.
     pub(crate) async fn authorize(
         &self,

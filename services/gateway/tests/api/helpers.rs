@@ -55,6 +55,8 @@ pub(crate) struct Spawn {
     pub(crate) clock: bus::Clock,
     /// Another NATS server than the shared one, e.g. a `testkit::NatsServer` the test stops.
     pub(crate) nats_url: Option<String>,
+    /// Stream replicas (3 on a `testkit::NatsCluster`).
+    pub(crate) replicas: u8,
     pub(crate) configure: Box<dyn FnOnce(&mut gateway::Config)>,
 }
 
@@ -68,6 +70,7 @@ impl Default for Spawn {
             request_timeout: Duration::from_secs(5),
             clock: bus::Clock::system(),
             nats_url: None,
+            replicas: 1,
             configure: Box::new(|_| {}),
         }
     }
@@ -106,13 +109,17 @@ pub(crate) async fn spawn(options: Spawn) -> TestApp {
         None => TestEnv::new().await,
     };
     let bus = if options.provision {
-        env.provisioned_bus().await
+        env.provisioned_bus_with(options.replicas).await
     } else {
         env.bus().await
     };
     let mut running = Vec::new();
+    let mut service_platform = env.platform();
+    service_platform.nats.stream_replicas = options.replicas;
     if options.market {
-        let market = env.start::<market::App>(options.market_config).await;
+        let market = env
+            .start_on::<market::App>(&service_platform, options.market_config)
+            .await;
         running.push(testkit::run(market));
     }
     let token = TokenConfig::hs256(SECRET);
@@ -121,7 +128,10 @@ pub(crate) async fn spawn(options: Spawn) -> TestApp {
         let mut config = identity::Config::new(token.clone());
         // Cheap hashing keeps the suite fast; identity's own tests cover the OWASP cost.
         config.password_hashing = identity::PasswordHashing::INSECURE_FOR_TESTS;
-        running.push(testkit::run(env.start::<identity::App>(config).await));
+        running.push(testkit::run(
+            env.start_on::<identity::App>(&service_platform, config)
+                .await,
+        ));
         identity_pool = Some(env.pool::<identity::App>().await);
     }
     let mut config = gateway::Config {
@@ -137,6 +147,7 @@ pub(crate) async fn spawn(options: Spawn) -> TestApp {
     (options.configure)(&mut config);
     let mut platform = env.platform();
     platform.nats.request_timeout = options.request_timeout;
+    platform.nats.stream_replicas = options.replicas;
     platform.provision = options.provision;
     platform.clock = options.clock;
     let app = env.start_on::<gateway::App>(&platform, config).await;

@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod authentication;
+mod cluster;
 mod cors_and_security;
 mod discovery;
 mod envelope;
