@@ -8,14 +8,16 @@
 //! - (d) the same with a bearer token (what authentication costs), and
 //! - (e) `POST /api/v1/auth/login` (bounded by argon2id, reported as logins/s);
 //!
-//! each at concurrency 1 (latency) and 64 (throughput), then the idle RSS of `bourse dev`, and
-//! prints a table with ratios to (a) and the targets' verdicts (see [`report`] for why ratios).
+//! each at concurrency 1 (latency) and 64 (throughput), then the idle RSS of `bourse dev`, then
+//! 10,000 live WebSockets on one `bourse dev` with every symbol ticking, and prints a table with
+//! ratios to (a) and the targets' verdicts (see [`report`] for why ratios).
 //!
 //! Modules:
 //! - [`stack`]: the scratch prefix and database, the market service, the gateway, the clients;
 //! - [`load`]: the closed-loop load generator;
 //! - [`report`]: table, ratios and targets;
-//! - [`rss`]: `bourse dev` started, measured idle, stopped.
+//! - [`rss`]: `bourse dev` started, measured idle, stopped;
+//! - [`sockets`]: the WebSocket load generator and its checks.
 //!
 //! `just bench` builds `bourse` and runs this in release mode. Logs are quiet (`warn`) so that
 //! logging costs no more than in a deployment that filters at info; `RUST_LOG` overrides.
@@ -23,6 +25,7 @@
 mod load;
 mod report;
 mod rss;
+mod sockets;
 mod stack;
 
 use std::{process::ExitCode, time::Duration};
@@ -34,6 +37,7 @@ use crate::{
     load::LoadSpec,
     report::{Measurement, Report, Scenario},
     rss::{RssOutcome, RssPlan},
+    sockets::{SocketPlan, SocketsOutcome},
     stack::{Scratch, Stack},
 };
 
@@ -68,6 +72,22 @@ struct Args {
     #[arg(long)]
     skip_rss: bool,
 
+    /// WebSockets of the live-topic scenario (0 skips it).
+    #[arg(long, default_value_t = 10_000)]
+    sockets: usize,
+
+    /// Symbols of the live-topic scenario (`BENCH00`...), each ticking once per second.
+    #[arg(long, default_value_t = 50)]
+    ws_symbols: usize,
+
+    /// Symbols each socket subscribes to (a divisor of --ws-symbols).
+    #[arg(long, default_value_t = 5)]
+    ws_per_socket: usize,
+
+    /// How long the symbols tick while the sockets listen.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    ws_ticking: Duration,
+
     /// Print the results as JSON too, after the table.
     #[arg(long)]
     json: bool,
@@ -76,6 +96,8 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    // Thousands of sockets need as many descriptors (here and in `bourse dev`, which inherits it).
+    bus::kit::raise_open_file_limit();
     telemetry::init("warn", telemetry::LogFormat::from_env());
     match run(&args).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -103,14 +125,14 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         }
     };
     scratch.cleanup().await;
-    let (measurements, rss) = outcome?;
-    print_report(args, measurements, rss)
+    let (measurements, rss, sockets) = outcome?;
+    print_report(args, measurements, rss, &sockets)
 }
 
 async fn measure_all(
     args: &Args,
     scratch: &mut Scratch,
-) -> anyhow::Result<(Vec<Measurement>, RssOutcome)> {
+) -> anyhow::Result<(Vec<Measurement>, RssOutcome, SocketsOutcome)> {
     eprintln!(
         "starting the stack (prefix {}, database {})",
         scratch.prefix,
@@ -134,7 +156,25 @@ async fn measure_all(
         };
         rss::measure(&plan).await
     };
-    Ok((measurements, rss))
+    let sockets = if args.sockets == 0 {
+        SocketsOutcome::Skipped
+    } else {
+        eprintln!("measuring {} live WebSockets on `bourse dev`", args.sockets);
+        let plan = SocketPlan {
+            dev: RssPlan {
+                nats_url: scratch.nats_url.clone(),
+                database_url: scratch.database_url.clone(),
+                prefix: scratch.extra_prefix("w")?,
+                workdir: std::env::temp_dir().join(format!("bourse-bench-{}-ws", scratch.tag)),
+            },
+            sockets: args.sockets,
+            symbols: args.ws_symbols,
+            per_socket: args.ws_per_socket,
+            ticking: args.ws_ticking,
+        };
+        sockets::measure(&plan).await
+    };
+    Ok((measurements, rss, sockets))
 }
 
 /// Every scenario at every concurrency. Scenarios alternate within a concurrency so that a
@@ -175,10 +215,12 @@ fn print_report(
     args: &Args,
     measurements: Vec<Measurement>,
     rss: RssOutcome,
+    sockets: &SocketsOutcome,
 ) -> anyhow::Result<()> {
     let rows = report::rows(&measurements);
     let mut targets = report::evaluate(&measurements);
     targets.push(report::rss_target(&rss));
+    targets.extend(report::socket_targets(sockets));
     let command = report::reproduce_command(&std::env::args().skip(1).collect::<Vec<_>>());
     println!();
     print!("{}", report::render_table(&rows));
@@ -186,6 +228,12 @@ fn print_report(
     print!("{}", report::render_targets(&targets));
     if let RssOutcome::Measured { binary, idle_s, .. } = &rss {
         println!("      (RSS of `{binary} dev`, {idle_s} s after /health answered)");
+    }
+    if let SocketsOutcome::Measured(figures) = sockets {
+        println!(
+            "      (sockets: {} symbols, {} per socket, {} ticks; load generator in this process)",
+            figures.symbols, figures.per_socket, figures.ticks
+        );
     }
     println!();
     println!(
@@ -202,6 +250,7 @@ fn print_report(
             results: rows,
             targets,
             rss,
+            sockets: sockets.clone(),
         };
         println!("{}", serde_json::to_string_pretty(&report)?);
     }

@@ -103,39 +103,13 @@ fn log_excerpt(log: &str) -> Option<String> {
 }
 
 async fn measure_binary(binary: &Path, plan: &RssPlan) -> anyhow::Result<RssOutcome> {
-    std::fs::create_dir_all(&plan.workdir)
-        .with_context(|| format!("creating {}", plan.workdir.display()))?;
-    let log = std::fs::File::create(plan.workdir.join("bourse-dev.log"))
-        .context("creating the log file")?;
-    let addr = free_port()?;
-    let mut child = Command::new(binary)
-        .arg("dev")
-        .args(["--http-addr", &addr.to_string()])
-        .args(["--nats-url", &plan.nats_url])
-        .args(["--subject-prefix", plan.prefix.as_str()])
-        .args(["--database-url", &plan.database_url])
-        .args(["--price-feed", "simulated"])
-        .current_dir(&plan.workdir)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().context("duplicating the log file handle")?)
-        .stderr(log)
-        // Should anything below fail or the run be interrupted, no `bourse dev` outlives us.
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("cannot start {}", binary.display()))?;
-    let pid = child.id().context("`bourse dev` exited at once")?;
+    let mut dev = DevProcess::start(binary, plan, "simulated", &[]).await?;
     let reading = async {
-        wait_healthy(&mut child, addr).await?;
         tokio::time::sleep(IDLE).await;
-        if let Some(status) = child.try_wait()? {
-            anyhow::bail!("`bourse dev` exited ({status}) while idle");
-        }
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .context("reading /proc/<pid>/status")?;
-        parse_status(&status).context("no VmRSS/VmHWM in /proc/<pid>/status")
+        dev.memory()
     }
     .await;
-    let stopped = stop(&mut child, pid).await;
+    let stopped = dev.stop().await;
     let (vm_rss_kib, vm_hwm_kib) = reading?;
     if let Err(err) = stopped {
         eprintln!("warning: {err:#}");
@@ -146,6 +120,66 @@ async fn measure_binary(binary: &Path, plan: &RssPlan) -> anyhow::Result<RssOutc
         vm_hwm_kib,
         idle_s: IDLE.as_secs_f64(),
     })
+}
+
+/// A running `bourse dev`, healthy, with its log in the plan's working directory. Dropping it
+/// kills the process; [`DevProcess::stop`] stops it as an operator would.
+pub(crate) struct DevProcess {
+    child: tokio::process::Child,
+    pid: u32,
+    /// Where the gateway listens.
+    pub(crate) addr: SocketAddr,
+}
+
+impl DevProcess {
+    /// Starts `binary dev` with the price feed `feed` and the extra environment `env`, and
+    /// waits until `GET /health` answers 200.
+    pub(crate) async fn start(
+        binary: &Path,
+        plan: &RssPlan,
+        feed: &str,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&plan.workdir)
+            .with_context(|| format!("creating {}", plan.workdir.display()))?;
+        let log = std::fs::File::create(plan.workdir.join("bourse-dev.log"))
+            .context("creating the log file")?;
+        let addr = free_port()?;
+        let mut child = Command::new(binary)
+            .arg("dev")
+            .args(["--http-addr", &addr.to_string()])
+            .args(["--nats-url", &plan.nats_url])
+            .args(["--subject-prefix", plan.prefix.as_str()])
+            .args(["--database-url", &plan.database_url])
+            .args(["--price-feed", feed])
+            .envs(env.iter().copied())
+            .current_dir(&plan.workdir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().context("duplicating the log file handle")?)
+            .stderr(log)
+            // Should anything below fail or the run be interrupted, no `bourse dev` outlives us.
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start {}", binary.display()))?;
+        let pid = child.id().context("`bourse dev` exited at once")?;
+        wait_healthy(&mut child, addr).await?;
+        Ok(Self { child, pid, addr })
+    }
+
+    /// `VmRSS` (resident now) and `VmHWM` (the peak) in KiB; an error if it exited.
+    pub(crate) fn memory(&mut self) -> anyhow::Result<(u64, u64)> {
+        if let Some(status) = self.child.try_wait()? {
+            anyhow::bail!("`bourse dev` exited ({status})");
+        }
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
+            .context("reading /proc/<pid>/status")?;
+        parse_status(&status).context("no VmRSS/VmHWM in /proc/<pid>/status")
+    }
+
+    /// SIGTERM, as an operator would; SIGKILL past [`STOP_TIMEOUT`].
+    pub(crate) async fn stop(mut self) -> anyhow::Result<()> {
+        stop(&mut self.child, self.pid).await
+    }
 }
 
 /// A port free right now on loopback (released for `bourse dev` to take).
