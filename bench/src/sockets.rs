@@ -146,7 +146,10 @@ pub(crate) async fn measure(plan: &SocketPlan) -> SocketsOutcome {
 
 impl SocketPlan {
     fn check(&self) -> Result<(), String> {
-        if self.symbols == 0 || self.per_socket == 0 || !self.symbols.is_multiple_of(self.per_socket) {
+        if self.symbols == 0
+            || self.per_socket == 0
+            || !self.symbols.is_multiple_of(self.per_socket)
+        {
             return Err(format!(
                 "--ws-symbols ({}) must be a positive multiple of --ws-per-socket ({})",
                 self.symbols, self.per_socket
