@@ -1,7 +1,7 @@
 //! The whole HTTP surface in one place: the routes (each registered with its OpenAPI operation)
 //! and the layer stack every request goes through.
 //!
-//! From the outside in: security headers → CORS → correlation (context, task-local correlation
+//! From the outside in: security headers → CORS → compression → correlation (context, task-local correlation
 //! id, the envelope safety net) → metrics → tracing → body limit → per-IP rate limit → bearer
 //! authentication (`auth::access` decides per route) → the route.
 
@@ -73,6 +73,7 @@ pub(crate) fn build(state: AppState) -> anyhow::Result<Router> {
             metrics::track,
         ))
         .layer(middleware::from_fn(context::correlate))
+        .layer(security::compression())
         .layer(cors);
     let router = security::headers()
         .into_iter()

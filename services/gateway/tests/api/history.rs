@@ -94,3 +94,64 @@ async fn history_import_reports_an_invalid_row_from_market_as_422() {
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["service"], "market");
 }
+
+#[tokio::test]
+async fn a_long_history_is_gzipped_for_a_client_that_accepts_it_and_a_small_answer_is_not() {
+    use std::io::Read;
+
+    let app = spawn_app().await;
+    let start = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+    let rows: Vec<_> = (0..200)
+        .map(|day| {
+            let date = start + chrono::Days::new(day);
+            json!({"date": date.to_string(), "close": format!("{}.25", 100 + day)})
+        })
+        .collect();
+    let (status, reply) = app
+        .post_json("/api/v1/stocks/MSFT/history", &json!({ "closes": rows }))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+
+    let path = "/api/v1/stocks/MSFT/history?from=2025-01-01&to=2025-12-31";
+    let plain = app.get(path).await;
+    assert_eq!(plain.headers().get("content-encoding"), None);
+    let plain: serde_json::Value = plain.json().await.unwrap();
+    assert_eq!(closes(&plain).len(), 200, "{plain}");
+
+    let gzipped = app
+        .http
+        .get(app.url(path))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gzipped.status(), 200);
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+    assert_eq!(gzipped.headers()["vary"], "accept-encoding");
+    let compressed = gzipped.bytes().await.unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&compressed[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    let unpacked: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(closes(&unpacked), closes(&plain));
+    assert!(
+        compressed.len() * 3 < text.len(),
+        "{} bytes gzipped from {}",
+        compressed.len(),
+        text.len()
+    );
+
+    // A symbol's record is a few hundred bytes: under the threshold, sent as it is.
+    let quote = app
+        .http
+        .get(app.url("/api/v1/stocks/AAPL"))
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(quote.status(), 200);
+    assert_eq!(quote.headers().get("content-encoding"), None);
+    let quote: serde_json::Value = quote.json().await.unwrap();
+    assert_eq!(quote["data"]["symbol"], "AAPL", "{quote}");
+}
