@@ -1,8 +1,8 @@
 //! The whole HTTP surface in one place: the routes (each registered with its OpenAPI operation)
 //! and the layer stack every request goes through.
 //!
-//! From the outside in: security headers → CORS → compression → correlation (context, task-local correlation
-//! id, the envelope safety net) → metrics → tracing → body limit → per-IP rate limit → bearer
+//! From the outside in: security headers → CORS → compression → correlation (context, task-local
+//! correlation id, the envelope safety net) → metrics → tracing → body limit → per-IP rate limit → bearer
 //! authentication (`auth::access` decides per route) → the route.
 
 use axum::{
@@ -13,7 +13,14 @@ use axum::{
     routing::get,
 };
 use bus::{RequestContext, ServiceError};
-use tower_http::{limit::RequestBodyLimitLayer, trace::TraceLayer};
+use tower_http::{
+    compression::{
+        CompressionLayer, Predicate,
+        predicate::{NotForContentType, SizeAbove},
+    },
+    limit::RequestBodyLimitLayer,
+    trace::TraceLayer,
+};
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -73,12 +80,29 @@ pub(crate) fn build(state: AppState) -> anyhow::Result<Router> {
             metrics::track,
         ))
         .layer(middleware::from_fn(context::correlate))
-        .layer(security::compression())
+        .layer(compression())
         .layer(cors);
     let router = security::headers()
         .into_iter()
         .fold(router, |router, layer| router.layer(layer));
     Ok(router.with_state(state))
+}
+
+/// Responses below this many bytes go out as they are: compressing them costs more CPU than the
+/// bytes it saves, and the hot path (a quote, a login) stays free of it.
+const COMPRESS_ABOVE: u16 = 1024;
+
+/// gzip or brotli, as the client's `Accept-Encoding` prefers, for bodies of more than
+/// [`COMPRESS_ABOVE`] bytes (history, lists, the OpenAPI document). Event streams are never
+/// compressed (a compressor buffers, and a live stream must not wait for a block to fill);
+/// WebSocket upgrades carry no body and pass untouched.
+fn compression() -> CompressionLayer<impl Predicate> {
+    CompressionLayer::new().compress_when(
+        SizeAbove::new(COMPRESS_ABOVE)
+            .and(NotForContentType::GRPC)
+            .and(NotForContentType::IMAGES)
+            .and(NotForContentType::SSE),
+    )
 }
 
 /// The request span: method, path and the correlation and trace ids, so a request's log lines

@@ -8,14 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use axum::http::{HeaderName, HeaderValue, Method, header};
-use tower_http::{
-    compression::{
-        CompressionLayer, Predicate,
-        predicate::{NotForContentType, SizeAbove},
-    },
-    cors::CorsLayer,
-    set_header::SetResponseHeaderLayer,
-};
+use tower_http::{cors::CorsLayer, set_header::SetResponseHeaderLayer};
 
 use crate::context::X_CORRELATION_ID;
 
@@ -49,23 +42,6 @@ pub(crate) fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
         ])
         .expose_headers([X_CORRELATION_ID])
         .max_age(Duration::from_secs(3600)))
-}
-
-/// Responses below this many bytes go out as they are: compressing them costs more CPU than the
-/// bytes it saves, and the hot path (a quote, a login) stays free of it.
-pub(crate) const COMPRESS_ABOVE: u16 = 1024;
-
-/// gzip or brotli, as the client's `Accept-Encoding` prefers, for bodies of more than
-/// [`COMPRESS_ABOVE`] bytes (history, lists, the OpenAPI document). Event streams are never
-/// compressed (a compressor buffers, and a live stream must not wait for a block to fill);
-/// WebSocket upgrades carry no body and pass untouched.
-pub(crate) fn compression() -> CompressionLayer<impl Predicate> {
-    CompressionLayer::new().compress_when(
-        SizeAbove::new(COMPRESS_ABOVE)
-            .and(NotForContentType::GRPC)
-            .and(NotForContentType::IMAGES)
-            .and(NotForContentType::SSE),
-    )
 }
 
 /// The security headers, each set on every response (overriding whatever a handler set).
