@@ -68,6 +68,11 @@ struct Args {
     )]
     database_url: String,
 
+    /// Only these request scenarios (letters, comma-separated, e.g. `b,c`); the baseline (a)
+    /// is always measured. Handy for a profile of one path: `perf record -g -p <pid>`.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<Scenario>,
+
     /// Do not measure the idle RSS of `bourse dev`.
     #[arg(long)]
     skip_rss: bool,
@@ -182,7 +187,10 @@ async fn measure_all(
 async fn measure_scenarios(args: &Args, stack: &Stack) -> anyhow::Result<Vec<Measurement>> {
     let mut measurements = Vec::new();
     for concurrency in CONCURRENCIES {
-        for scenario in Scenario::ALL {
+        let chosen = Scenario::ALL
+            .into_iter()
+            .filter(|&s| s == Scenario::RawNats || args.only.is_empty() || args.only.contains(&s));
+        for scenario in chosen {
             eprintln!(
                 "measuring {} @{concurrency} ({:?} + {:?})",
                 scenario.label(),
@@ -283,5 +291,13 @@ mod tests {
         assert_eq!(args.duration, Duration::from_secs(3));
         assert_eq!(args.warmup, Duration::from_millis(250));
         assert!(args.skip_rss && args.json);
+    }
+
+    #[test]
+    fn only_takes_the_letters_of_the_scenarios() {
+        let args = Args::parse_from(["bench", "--only", "b,c"]);
+        assert_eq!(args.only, [Scenario::MarketNats, Scenario::GatewayHttp]);
+        assert!(Args::try_parse_from(["bench", "--only", "z"]).is_err());
+        assert!(Args::parse_from(["bench"]).only.is_empty());
     }
 }

@@ -34,18 +34,23 @@ pub(crate) const AUTH_RATIO_MIN: f64 = 0.9;
 pub(crate) const RSS_MAX_MIB: u64 = 50;
 
 /// What is measured, each against the same stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Scenario {
     /// (a) `client.request` to a plain subscriber that answers a quote-sized payload.
+    #[value(name = "a")]
     RawNats,
     /// (b) `market.v1.quote.get` with the typed bus client, answered by the market service.
+    #[value(name = "b")]
     MarketNats,
     /// (c) `GET /api/v1/stocks/AAPL/price` through the gateway, HTTP/1.1 keep-alive.
+    #[value(name = "c")]
     GatewayHttp,
     /// (d) the same with `Authorization: Bearer <access token>`: (c) plus JWT verification.
+    #[value(name = "d")]
     GatewayHttpAuth,
     /// (e) `POST /api/v1/auth/login`: bounded by argon2id at OWASP cost, by design.
+    #[value(name = "e")]
     Login,
 }
 
