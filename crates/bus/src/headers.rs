@@ -37,8 +37,8 @@ impl Actor {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestContext {
     pub correlation_id: String,
-    /// W3C trace context, `00-<trace-id>-<span-id>-<flags>`.
-    pub traceparent: String,
+    /// The W3C trace this request is part of, and this hop's span in it.
+    trace: Trace,
     pub actor: Option<Actor>,
 }
 
@@ -51,17 +51,13 @@ impl Default for RequestContext {
 impl RequestContext {
     /// A fresh context: new correlation id, new trace.
     pub fn new() -> Self {
-        Self {
-            correlation_id: Uuid::now_v7().to_string(),
-            traceparent: new_traceparent(None),
-            actor: None,
-        }
+        Self::with_parts(None, None, None)
     }
 
     /// Keeps a caller's correlation id when it is printable and short, else makes one.
     pub fn with_correlation_id(mut self, correlation_id: Option<&str>) -> Self {
         if let Some(id) = correlation_id.filter(|id| is_acceptable_correlation_id(id)) {
-            self.correlation_id = id.to_owned();
+            id.clone_into(&mut self.correlation_id);
         }
         self
     }
@@ -69,7 +65,7 @@ impl RequestContext {
     /// Continues the caller's trace when `traceparent` is well-formed.
     pub fn with_traceparent(mut self, traceparent: Option<&str>) -> Self {
         if let Some(trace_id) = traceparent.and_then(parse_trace_id) {
-            self.traceparent = new_traceparent(Some(trace_id));
+            self.trace = Trace::continuing(Some(trace_id));
         }
         self
     }
@@ -79,19 +75,39 @@ impl RequestContext {
         self
     }
 
+    /// The caller's correlation id and trace when acceptable, else fresh ones, in one go: what
+    /// the builder methods do, without first making the ids they replace. Every request at the
+    /// edge and every request a service answers is read this way.
+    pub fn with_parts(
+        correlation_id: Option<&str>,
+        traceparent: Option<&str>,
+        actor: Option<Actor>,
+    ) -> Self {
+        let correlation_id = correlation_id
+            .filter(|id| is_acceptable_correlation_id(id))
+            .map_or_else(|| Uuid::now_v7().to_string(), str::to_owned);
+        Self {
+            correlation_id,
+            trace: Trace::continuing(traceparent.and_then(parse_trace_id)),
+            actor,
+        }
+    }
+
     /// The trace id part of `traceparent`, for span fields.
     pub fn trace_id(&self) -> &str {
-        parse_trace_id(&self.traceparent).unwrap_or("")
+        self.trace.trace_id()
+    }
+
+    /// W3C trace context of this hop, `00-<trace-id>-<span-id>-01`.
+    pub fn traceparent(&self) -> String {
+        self.trace.traceparent()
     }
 
     /// Headers for an outgoing message: the same trace, a new span id for this hop.
     pub fn to_headers(&self) -> HeaderMap {
         let mut headers = HeaderMap::new();
         headers.insert(CORRELATION_ID, self.correlation_id.as_str());
-        headers.insert(
-            TRACEPARENT,
-            new_traceparent(parse_trace_id(&self.traceparent)).as_str(),
-        );
+        headers.insert(TRACEPARENT, self.trace.next_hop().traceparent().as_str());
         if let Some(actor) = &self.actor {
             headers.insert(USER_ID, actor.user_id.to_string().as_str());
             headers.insert(USER_ROLES, actor.roles.join(",").as_str());
@@ -118,15 +134,75 @@ impl RequestContext {
                     })
                     .unwrap_or_default(),
             });
-        Self::new()
-            .with_correlation_id(get(CORRELATION_ID))
-            .with_traceparent(get(TRACEPARENT))
-            .with_actor(actor)
+        Self::with_parts(get(CORRELATION_ID), get(TRACEPARENT), actor)
     }
 }
 
 fn is_acceptable_correlation_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= MAX_CORRELATION_ID_LEN && id.chars().all(|c| c.is_ascii_graphic())
+}
+
+/// A trace id and a span id as the lowercase hex `traceparent` carries them, kept as text so
+/// that span fields borrow them and headers copy them without formatting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Trace {
+    trace_id: [u8; 32],
+    span_id: [u8; 16],
+}
+
+impl Trace {
+    /// A new span of `trace_id`, or of a new trace.
+    fn continuing(trace_id: Option<&str>) -> Self {
+        let mut rng = rand::rng();
+        let mut trace = Self {
+            trace_id: [0; 32],
+            span_id: [0; 16],
+        };
+        match trace_id {
+            Some(id) => trace.trace_id.copy_from_slice(id.as_bytes()),
+            // Never all zeros (invalid in W3C trace context).
+            None => hex_into(
+                &mut trace.trace_id,
+                &(rng.random::<u128>() | 1).to_be_bytes(),
+            ),
+        }
+        hex_into(&mut trace.span_id, &(rng.random::<u64>() | 1).to_be_bytes());
+        trace
+    }
+
+    /// The same trace, a new span.
+    fn next_hop(&self) -> Self {
+        let mut next = *self;
+        hex_into(
+            &mut next.span_id,
+            &(rand::rng().random::<u64>() | 1).to_be_bytes(),
+        );
+        next
+    }
+
+    fn trace_id(&self) -> &str {
+        // Only ever hex digits: `hex_into` wrote them, or `parse_trace_id` checked them.
+        std::str::from_utf8(&self.trace_id).unwrap_or_default()
+    }
+
+    fn traceparent(&self) -> String {
+        let mut out = String::with_capacity(55);
+        out.push_str("00-");
+        out.push_str(self.trace_id());
+        out.push('-');
+        out.push_str(std::str::from_utf8(&self.span_id).unwrap_or_default());
+        out.push_str("-01");
+        out
+    }
+}
+
+/// Writes `bytes` as lowercase hex into `out` (twice as long).
+fn hex_into(out: &mut [u8], bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0x0f)];
+    }
 }
 
 /// The 32-hex-digit trace id of a version-00 `traceparent`, if it is well-formed.
@@ -135,27 +211,17 @@ fn parse_trace_id(traceparent: &str) -> Option<&str> {
     let (version, trace_id, span_id, flags) =
         (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     let hex = |s: &str, len: usize| {
-        s.len() == len
-            && s.chars()
-                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        s.len() == len && s.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
     };
+    let not_zero = |s: &str| s.bytes().any(|c| c != b'0');
     let valid = version == "00"
         && parts.next().is_none()
         && hex(trace_id, 32)
         && hex(span_id, 16)
         && hex(flags, 2)
-        && trace_id != "0".repeat(32)
-        && span_id != "0".repeat(16);
+        && not_zero(trace_id)
+        && not_zero(span_id);
     valid.then_some(trace_id)
-}
-
-fn new_traceparent(trace_id: Option<&str>) -> String {
-    let mut rng = rand::rng();
-    let trace_id = trace_id.map_or_else(
-        || format!("{:032x}", rng.random::<u128>() | 1),
-        str::to_owned,
-    );
-    format!("00-{trace_id}-{:016x}-01", rng.random::<u64>() | 1)
 }
 
 #[cfg(test)]
@@ -173,7 +239,8 @@ mod tests {
         assert_eq!(back.correlation_id, ctx.correlation_id);
         assert_eq!(back.trace_id(), ctx.trace_id());
         assert_ne!(
-            back.traceparent, ctx.traceparent,
+            back.traceparent(),
+            ctx.traceparent(),
             "each hop gets its own span id"
         );
         assert_eq!(back.actor, Some(actor));
@@ -196,5 +263,46 @@ mod tests {
         let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         let ctx = RequestContext::new().with_traceparent(Some(parent));
         assert_eq!(ctx.trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        let hop = ctx.traceparent();
+        assert!(
+            hop.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-") && hop.ends_with("-01"),
+            "{hop}"
+        );
+        assert_eq!(parse_trace_id(&hop), Some(ctx.trace_id()), "{hop}");
+    }
+
+    #[test]
+    fn a_fresh_trace_is_well_formed_and_its_own() {
+        let (one, two) = (RequestContext::new(), RequestContext::new());
+        assert_eq!(parse_trace_id(&one.traceparent()), Some(one.trace_id()));
+        assert_ne!(one.trace_id(), two.trace_id());
+        assert_ne!(one.correlation_id, two.correlation_id);
+    }
+
+    #[test]
+    fn malformed_traceparents_are_refused() {
+        for bad in [
+            "",
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-xx",
+            "00-4bf92f3577b34da6a3ce929d0e0e473\u{e9}-00f067aa0ba902b7-01",
+        ] {
+            assert_eq!(parse_trace_id(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_parts_of_a_message_are_taken_when_acceptable() {
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let ctx = RequestContext::with_parts(Some("order-42"), Some(parent), None);
+        assert_eq!(ctx.correlation_id, "order-42");
+        assert_eq!(ctx.trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        let ctx = RequestContext::with_parts(Some("has space"), Some("junk"), None);
+        assert_eq!(ctx.correlation_id.len(), 36, "a new uuid");
+        assert_ne!(ctx.trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
     }
 }

@@ -84,9 +84,7 @@ pub(crate) async fn correlate(mut request: Request, next: Next) -> Response {
 
 fn context_from(headers: &HeaderMap) -> RequestContext {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    RequestContext::new()
-        .with_correlation_id(get(X_CORRELATION_ID.as_str()))
-        .with_traceparent(get(TRACEPARENT))
+    RequestContext::with_parts(get(X_CORRELATION_ID.as_str()), get(TRACEPARENT), None)
 }
 
 /// The request's context, for handlers that talk to the bus.
