@@ -7,9 +7,17 @@
 //!     .start().await?;
 //! ```
 //! Every endpoint joins the queue group `q`, so more instances share the load. The async-nats
-//! endpoint is a sequential stream; each request is handled on its own task, at most
+//! endpoint is a sequential stream; its task drives the requests in flight concurrently, at most
 //! [`MAX_CONCURRENCY`] at a time per service, so one slow request does not hold up the rest.
 //! A failure is logged here, once, where it leaves the service ([`ServiceError::log`]).
+//!
+//! Requests are not spawned one task each: the replies of one endpoint leave from one task, so
+//! the connection writes the replies that are ready together (one `writev` for many) instead of
+//! waking its writer once per reply. Spawning cost 1.2 `writev` and 0.7 futex calls per request
+//! against 0.4 and 0.15 for a plain responder, and halved the throughput of `quote.get`. The
+//! price: the endpoints of a service run in parallel, the requests of one endpoint run
+//! concurrently on one core. A handler therefore never computes for long between two awaits; CPU
+//! work (argon2 in identity) goes to `spawn_blocking`, as it must in any async handler.
 
 use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Duration};
 
@@ -19,8 +27,11 @@ use async_nats::{
 };
 use bytes::Bytes;
 use contracts::Request;
-use futures::StreamExt;
-use tokio::{sync::Semaphore, task::JoinSet};
+use futures::{StreamExt, stream::FuturesUnordered};
+use tokio::{
+    sync::{OwnedSemaphorePermit, Semaphore},
+    task::JoinSet,
+};
 use tracing::Instrument;
 
 use crate::{
@@ -178,7 +189,6 @@ impl<S: Send + Sync + 'static> ServiceBuilder<S> {
             name: self.name,
             service,
             tasks,
-            permits,
         })
     }
 }
@@ -200,22 +210,19 @@ pub struct RunningService {
     name: String,
     service: service::Service,
     tasks: JoinSet<()>,
-    permits: Arc<Semaphore>,
 }
 
 impl RunningService {
     /// Stops taking requests, then gives those in flight up to `grace` to finish.
     pub async fn stop(mut self, grace: Duration) {
+        // Each endpoint unsubscribes; its task answers what was delivered, then ends.
         if let Err(err) = self.service.stop().await {
             tracing::warn!(service = %self.name, error = %err, "stopping the service endpoints failed");
         }
-        self.tasks.abort_all();
-        let all = u32::try_from(MAX_CONCURRENCY).unwrap_or(u32::MAX);
-        if tokio::time::timeout(grace, self.permits.acquire_many(all))
-            .await
-            .is_err()
-        {
+        let drained = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, drained).await.is_err() {
             tracing::warn!(service = %self.name, "requests still running after the grace period");
+            self.tasks.abort_all();
         }
         tracing::info!(service = %self.name, "service stopped");
     }
@@ -231,40 +238,60 @@ struct Served<S> {
 }
 
 impl<S: Send + Sync + 'static> Served<S> {
+    /// Takes requests while a permit is free and drives those in flight, until the endpoint
+    /// stops; then finishes those in flight.
     async fn serve(self, mut endpoint: service::endpoint::Endpoint) {
-        while let Some(request) = endpoint.next().await {
-            let Ok(permit) = self.permits.clone().acquire_owned().await else {
-                break;
+        let mut in_flight = FuturesUnordered::new();
+        loop {
+            // Waiting for a permit or a request must not stop the requests in flight: they
+            // only move when this task polls them.
+            let permit = tokio::select! {
+                Some(()) = in_flight.next(), if !in_flight.is_empty() => continue,
+                permit = self.permits.clone().acquire_owned() => permit,
             };
-            let (handler, state) = (self.handler.clone(), self.state.clone());
-            let ctx = RequestContext::from_headers(request.message.headers.as_ref());
-            let span = tracing::info_span!(
-                "bus.request",
-                service = %self.service,
-                subject = %self.subject,
-                correlation_id = %ctx.correlation_id,
-                trace_id = %ctx.trace_id(),
-                user_id = ctx.actor.as_ref().map(|a| tracing::field::display(a.user_id)),
-            );
-            let service = self.service.clone();
-            tokio::spawn(
-                async move {
-                    let result = handler(&state, ctx, request.message.payload.clone()).await;
-                    let (response, headers) = match result {
-                        Ok(body) => (Ok(body), HeaderMap::new()),
-                        Err(err) => {
-                            err.log(&service);
-                            error_response(&err)
-                        }
-                    };
-                    if let Err(err) = request.respond_with_headers(response, headers).await {
-                        tracing::warn!(error = %err, "could not send the reply");
-                    }
-                    drop(permit);
-                }
-                .instrument(span),
-            );
+            let Ok(permit) = permit else { break };
+            let request = tokio::select! {
+                Some(()) = in_flight.next(), if !in_flight.is_empty() => continue,
+                request = endpoint.next() => request,
+            };
+            let Some(request) = request else { break };
+            in_flight.push(self.handle(request, permit));
         }
+        while in_flight.next().await.is_some() {}
+    }
+
+    /// Answers one request, in its span; the permit is held until the reply is sent.
+    fn handle(
+        &self,
+        request: service::Request,
+        permit: OwnedSemaphorePermit,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let (handler, state) = (self.handler.clone(), self.state.clone());
+        let ctx = RequestContext::from_headers(request.message.headers.as_ref());
+        let span = tracing::info_span!(
+            "bus.request",
+            service = %self.service,
+            subject = %self.subject,
+            correlation_id = %ctx.correlation_id,
+            trace_id = %ctx.trace_id(),
+            user_id = ctx.actor.as_ref().map(|a| tracing::field::display(a.user_id)),
+        );
+        let service = self.service.clone();
+        async move {
+            let result = handler(&state, ctx, request.message.payload.clone()).await;
+            let (response, headers) = match result {
+                Ok(body) => (Ok(body), HeaderMap::new()),
+                Err(err) => {
+                    err.log(&service);
+                    error_response(&err)
+                }
+            };
+            if let Err(err) = request.respond_with_headers(response, headers).await {
+                tracing::warn!(error = %err, "could not send the reply");
+            }
+            drop(permit);
+        }
+        .instrument(span)
     }
 }
 
