@@ -22,6 +22,10 @@
 //! `just bench` builds `bourse` and runs this in release mode. Logs are quiet (`warn`) so that
 //! logging costs no more than in a deployment that filters at info; `RUST_LOG` overrides.
 
+/// The allocator of the product binaries, which this process stands in for.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod load;
 mod report;
 mod rss;
