@@ -54,30 +54,14 @@ impl RequestContext {
         Self::with_parts(None, None, None)
     }
 
-    /// Keeps a caller's correlation id when it is printable and short, else makes one.
-    pub fn with_correlation_id(mut self, correlation_id: Option<&str>) -> Self {
-        if let Some(id) = correlation_id.filter(|id| is_acceptable_correlation_id(id)) {
-            id.clone_into(&mut self.correlation_id);
-        }
-        self
-    }
-
-    /// Continues the caller's trace when `traceparent` is well-formed.
-    pub fn with_traceparent(mut self, traceparent: Option<&str>) -> Self {
-        if let Some(trace_id) = traceparent.and_then(parse_trace_id) {
-            self.trace = Trace::continuing(Some(trace_id));
-        }
-        self
-    }
-
     pub fn with_actor(mut self, actor: Option<Actor>) -> Self {
         self.actor = actor;
         self
     }
 
-    /// The caller's correlation id and trace when acceptable, else fresh ones, in one go: what
-    /// the builder methods do, without first making the ids they replace. Every request at the
-    /// edge and every request a service answers is read this way.
+    /// The caller's correlation id when it is printable and short, and the caller's trace when
+    /// its `traceparent` is well-formed; else fresh ones. Every request at the edge and every
+    /// request a service answers is read this way, so nothing is made only to be replaced.
     pub fn with_parts(
         correlation_id: Option<&str>,
         traceparent: Option<&str>,
@@ -153,31 +137,28 @@ struct Trace {
 impl Trace {
     /// A new span of `trace_id`, or of a new trace.
     fn continuing(trace_id: Option<&str>) -> Self {
-        let mut rng = rand::rng();
         let mut trace = Self {
             trace_id: [0; 32],
             span_id: [0; 16],
         };
         match trace_id {
             Some(id) => trace.trace_id.copy_from_slice(id.as_bytes()),
-            // Never all zeros (invalid in W3C trace context).
+            // Never all zeros (invalid in W3C trace context), here and in the span id.
             None => hex_into(
                 &mut trace.trace_id,
-                &(rng.random::<u128>() | 1).to_be_bytes(),
+                &(rand::rng().random::<u128>() | 1).to_be_bytes(),
             ),
         }
-        hex_into(&mut trace.span_id, &(rng.random::<u64>() | 1).to_be_bytes());
-        trace
+        trace.next_hop()
     }
 
     /// The same trace, a new span.
-    fn next_hop(&self) -> Self {
-        let mut next = *self;
+    fn next_hop(mut self) -> Self {
         hex_into(
-            &mut next.span_id,
+            &mut self.span_id,
             &(rand::rng().random::<u64>() | 1).to_be_bytes(),
         );
-        next
+        self
     }
 
     fn trace_id(&self) -> &str {
@@ -261,7 +242,7 @@ mod tests {
     #[test]
     fn a_valid_traceparent_keeps_its_trace_id() {
         let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-        let ctx = RequestContext::new().with_traceparent(Some(parent));
+        let ctx = RequestContext::with_parts(None, Some(parent), None);
         assert_eq!(ctx.trace_id(), "4bf92f3577b34da6a3ce929d0e0e4736");
         let hop = ctx.traceparent();
         assert!(
