@@ -92,10 +92,12 @@ fn new_histogram() -> anyhow::Result<Histogram<u64>> {
 }
 
 /// Runs `request` in a closed loop with `spec.concurrency` workers: warm-up, then the window.
+/// Each call is given the index of the worker making it (`0..concurrency`), so a client can
+/// keep a connection per worker.
 /// Returns once every worker has finished its last request (bounded by [`DRAIN_GRACE`]).
 pub(crate) async fn run<F, Fut>(spec: LoadSpec, request: F) -> anyhow::Result<LoadOutcome>
 where
-    F: Fn() -> Fut + Send + Sync + 'static,
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
 {
     anyhow::ensure!(spec.concurrency > 0, "concurrency must be at least 1");
@@ -103,8 +105,8 @@ where
     let measure_from = Instant::now() + spec.warmup;
     let measure_until = measure_from + spec.duration;
     let mut workers = JoinSet::new();
-    for _ in 0..spec.concurrency {
-        workers.spawn(worker(request.clone(), measure_from, measure_until));
+    for index in 0..spec.concurrency {
+        workers.spawn(worker(index, request.clone(), measure_from, measure_until));
     }
     let mut total = LoadOutcome::empty()?;
     let deadline = measure_until + DRAIN_GRACE;
@@ -126,12 +128,13 @@ where
 }
 
 async fn worker<F, Fut>(
+    index: usize,
     request: Arc<F>,
     measure_from: Instant,
     measure_until: Instant,
 ) -> anyhow::Result<LoadOutcome>
 where
-    F: Fn() -> Fut,
+    F: Fn(usize) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
     let mut outcome = LoadOutcome::empty()?;
@@ -140,7 +143,7 @@ where
         if sent >= measure_until {
             break;
         }
-        let result = request().await;
+        let result = request(index).await;
         let answered = Instant::now();
         if sent < measure_from {
             continue;
@@ -181,7 +184,7 @@ mod tests {
     async fn closed_loop_records_only_the_window_and_keeps_every_worker_busy() {
         let sent = Arc::new(AtomicU64::new(0));
         let counter = sent.clone();
-        let outcome = run(spec(4), move || {
+        let outcome = run(spec(4), move |_| {
             counter.fetch_add(1, Ordering::Relaxed);
             async {
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -208,7 +211,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn failures_are_counted_not_recorded() {
-        let outcome = run(spec(2), || async {
+        let outcome = run(spec(2), |_| async {
             tokio::time::sleep(Duration::from_millis(10)).await;
             Err(anyhow::anyhow!("429 Too Many Requests"))
         })
@@ -225,6 +228,6 @@ mod tests {
 
     #[tokio::test]
     async fn zero_concurrency_is_refused() {
-        assert!(run(spec(0), || async { Ok(()) }).await.is_err());
+        assert!(run(spec(0), |_| async { Ok(()) }).await.is_err());
     }
 }

@@ -26,6 +26,7 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod http;
 mod load;
 mod report;
 mod rss;
@@ -207,7 +208,7 @@ async fn measure_scenarios(args: &Args, stack: &Stack) -> anyhow::Result<Vec<Mea
                 duration: args.duration,
             };
             let request = stack.request_fn(scenario)?;
-            let outcome = load::run(spec, move || request()).await?;
+            let outcome = load::run(spec, move |worker| request(worker)).await?;
             measurements.push(Measurement {
                 scenario,
                 concurrency,

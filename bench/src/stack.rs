@@ -9,7 +9,7 @@
 //! puts a quote for every seeded symbol (AAPL among them) in the `quotes` bucket before
 //! anything runs.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use async_nats::Subject;
@@ -26,7 +26,7 @@ use futures::{StreamExt, future::BoxFuture};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::report::Scenario;
+use crate::{http, report::Scenario};
 
 mod scratch;
 
@@ -36,6 +36,7 @@ pub(crate) use scratch::Scratch;
 pub(crate) const SYMBOL: &str = "AAPL";
 /// The raw subject of scenario (a), under the run's prefix.
 const ECHO_SUBJECT: &str = "bench.raw.echo";
+const LOGIN_PATH: &str = "/api/v1/auth/login";
 /// Connections the HTTP client keeps alive to the gateway (the highest concurrency measured).
 pub(crate) const HTTP_POOL: usize = 64;
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -43,17 +44,16 @@ pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const UNLIMITED_RPS: u32 = 10_000_000;
 
 /// One request of a scenario, ready to be called by the load generator.
-pub(crate) type RequestFn = Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
+pub(crate) type RequestFn =
+    Arc<dyn Fn(usize) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
 
 /// The running market service, gateway and echo responder, and the clients to reach them.
 pub(crate) struct Stack {
     /// The benchmark's own connection: requests of (a) and (b).
     client: Bus,
-    http: reqwest::Client,
-    price_url: String,
+    http: Arc<http::Client>,
     /// A valid access token for scenario (d), signed with the gateway's key.
     access_token: String,
-    login_url: String,
     /// The body of scenario (e): an account created before the run.
     login_body: serde_json::Value,
     echo_subject: Subject,
@@ -94,12 +94,11 @@ impl Stack {
 
         let config = gateway_config(token)?;
         let gateway = kit::start::<gateway::App>(&platform, config).await?;
-        let gateway_addr = gateway.local_addr();
         let server = connect("bench-echo").await?;
 
         // Everything that can fail comes before the first spawn, so a failed start leaves no task.
         let client = connect("bench-client").await?;
-        let http = http_client()?;
+        let http = Arc::new(http::Client::new(gateway.local_addr(), HTTP_POOL));
         let echo_request = serde_json::to_vec(&GetQuote {
             symbol: Ticker::parse(SYMBOL)?,
         })?
@@ -125,9 +124,7 @@ impl Stack {
         Ok(Self {
             client,
             http,
-            price_url: price_url(gateway_addr),
             access_token,
-            login_url: format!("http://{gateway_addr}/api/v1/auth/login"),
             login_body,
             echo_subject,
             echo_request,
@@ -136,7 +133,8 @@ impl Stack {
         })
     }
 
-    /// One request of `scenario`; an answer that is not a success is an error.
+    /// One request of `scenario`; an answer that is not a success is an error. The function
+    /// is called with the load worker's index (see [`crate::http`]).
     pub(crate) fn request_fn(&self, scenario: Scenario) -> anyhow::Result<RequestFn> {
         Ok(match scenario {
             Scenario::RawNats => {
@@ -145,7 +143,7 @@ impl Stack {
                     self.echo_subject.clone(),
                     self.echo_request.clone(),
                 );
-                Arc::new(move || {
+                Arc::new(move |_| {
                     let (client, subject, payload) =
                         (client.clone(), subject.clone(), payload.clone());
                     Box::pin(async move {
@@ -159,7 +157,7 @@ impl Stack {
             }
             Scenario::MarketNats => {
                 let (bus, symbol) = (self.client.clone(), Ticker::parse(SYMBOL)?);
-                Arc::new(move || {
+                Arc::new(move |_| {
                     let (bus, request) = (
                         bus.clone(),
                         GetQuote {
@@ -174,54 +172,27 @@ impl Stack {
                     })
                 })
             }
-            Scenario::GatewayHttp => {
-                let (http, url) = (self.http.clone(), self.price_url.clone());
-                Arc::new(move || {
-                    let (http, url) = (http.clone(), url.clone());
-                    Box::pin(async move {
-                        let response = http.get(url).send().await?.error_for_status()?;
-                        response.bytes().await?;
-                        Ok(())
-                    })
-                })
-            }
+            Scenario::GatewayHttp => self.http_fn(&price_path(), None, None),
             Scenario::GatewayHttpAuth => {
-                let (http, url) = (self.http.clone(), self.price_url.clone());
-                let bearer = format!("Bearer {}", self.access_token);
-                Arc::new(move || {
-                    let (http, url, bearer) = (http.clone(), url.clone(), bearer.clone());
-                    Box::pin(async move {
-                        let response = http
-                            .get(url)
-                            .header(reqwest::header::AUTHORIZATION, bearer)
-                            .send()
-                            .await?
-                            .error_for_status()?;
-                        response.bytes().await?;
-                        Ok(())
-                    })
-                })
+                self.http_fn(&price_path(), Some(self.access_token.clone()), None)
             }
             Scenario::Login => {
-                let (http, url, body) = (
-                    self.http.clone(),
-                    self.login_url.clone(),
-                    self.login_body.clone(),
-                );
-                Arc::new(move || {
-                    let (http, url, body) = (http.clone(), url.clone(), body.clone());
-                    Box::pin(async move {
-                        let response = http
-                            .post(url)
-                            .json(&body)
-                            .send()
-                            .await?
-                            .error_for_status()?;
-                        response.bytes().await?;
-                        Ok(())
-                    })
-                })
+                let body = serde_json::to_vec(&self.login_body)?.into();
+                self.http_fn(LOGIN_PATH, None, Some(body))
             }
+        })
+    }
+
+    /// A request to the gateway on the worker's own connection.
+    fn http_fn(&self, path: &str, bearer: Option<String>, json: Option<Bytes>) -> RequestFn {
+        let (http, path) = (self.http.clone(), Arc::<str>::from(path));
+        Arc::new(move |worker| {
+            let (http, path, bearer, json) =
+                (http.clone(), path.clone(), bearer.clone(), json.clone());
+            Box::pin(async move {
+                let request = http.request(&path, bearer.as_deref(), json)?;
+                http.send(worker, request).await
+            })
         })
     }
 
@@ -342,34 +313,7 @@ fn gateway_config(token: auth::TokenConfig) -> anyhow::Result<gateway::Config> {
     })
 }
 
-/// HTTP/1.1 with keep-alive: up to [`HTTP_POOL`] connections stay open between requests, so
-/// (c) measures the gateway, not TCP handshakes. Loopback only: no proxy from the environment.
-fn http_client() -> anyhow::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .http1_only()
-        .pool_max_idle_per_host(HTTP_POOL)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .tcp_nodelay(true)
-        .no_proxy()
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-        .context("building the HTTP client")
-}
-
-pub(crate) fn price_url(addr: SocketAddr) -> String {
-    format!("http://{addr}/api/v1/stocks/{SYMBOL}/price")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn price_url_targets_the_gateway_route() {
-        let addr: SocketAddr = "127.0.0.1:8080".parse().unwrap();
-        assert_eq!(
-            price_url(addr),
-            "http://127.0.0.1:8080/api/v1/stocks/AAPL/price"
-        );
-    }
+/// The route of (c) and (d).
+pub(crate) fn price_path() -> String {
+    format!("/api/v1/stocks/{SYMBOL}/price")
 }
