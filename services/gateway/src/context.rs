@@ -7,8 +7,10 @@
 //! `Bourse-User-Id` are never read here: the bus builds NATS headers from the context alone,
 //! and the acting user will be set only after a verified JWT.
 
+use std::{sync::Arc, time::Instant};
+
 use axum::{
-    extract::{FromRequestParts, Request},
+    extract::{FromRequestParts, Request, State},
     http::{HeaderMap, HeaderName, HeaderValue, request::Parts},
     middleware::Next,
     response::Response,
@@ -19,6 +21,7 @@ use crate::{
     config::BODY_LIMIT,
     envelope::{self, Enveloped, ErrorBody},
     error::Failure,
+    metrics::{self, MatchedRoute, Metrics},
 };
 
 pub(crate) const X_CORRELATION_ID: HeaderName = HeaderName::from_static("x-correlation-id");
@@ -38,8 +41,15 @@ pub(crate) fn current_correlation_id() -> String {
 /// Middleware: builds the request's context, runs the rest of the stack with it, echoes the
 /// correlation id, and wraps any error response that is not an envelope yet (axum's 405, a
 /// layer's 413, …) into one, so that every answer has the same shape. This is where a failed
-/// request leaves the gateway, so this is where it is logged — once ([`Failure::log`]).
-pub(crate) async fn correlate(mut request: Request, next: Next) -> Response {
+/// request leaves the gateway, so this is where it is logged — once ([`Failure::log`]) — and
+/// where it is counted and timed, by the route [`crate::auth::admit`] matched.
+pub(crate) async fn correlate(
+    State(metrics): State<Arc<Metrics>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = metrics::method_label(request.method());
     let ctx = context_from(request.headers());
     let correlation_id = ctx.correlation_id.clone();
     request.extensions_mut().insert(ctx);
@@ -49,6 +59,7 @@ pub(crate) async fn correlate(mut request: Request, next: Next) -> Response {
     if let Some(failure) = response.extensions().get::<Failure>() {
         failure.log();
     }
+    let route = response.extensions().get::<MatchedRoute>().cloned();
     let status = response.status();
     let mut response = if (status.is_client_error() || status.is_server_error())
         && response.extensions().get::<Enveloped>().is_none()
@@ -79,6 +90,12 @@ pub(crate) async fn correlate(mut request: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&correlation_id) {
         response.headers_mut().insert(X_CORRELATION_ID, value);
     }
+    metrics.observe(
+        method,
+        route.as_ref(),
+        response.status(),
+        started.elapsed().as_secs_f64(),
+    );
     response
 }
 

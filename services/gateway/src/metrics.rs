@@ -9,16 +9,15 @@
 //! `route` is the matched route template (`/api/v1/stocks/{symbol}`), never the raw path, so a
 //! client cannot blow up the label set; requests that match no route count as `unmatched`.
 
-use std::{sync::Arc, time::Instant};
+use std::sync::Arc;
 
 use axum::{
-    extract::{MatchedPath, Request, State},
-    http::{StatusCode, header},
-    middleware::Next,
+    extract::{MatchedPath, State},
+    http::{Method, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use prometheus_client::{
-    encoding::{EncodeLabelSet, text::encode},
+    encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder, text::encode},
     metrics::{
         counter::Counter,
         family::Family,
@@ -30,15 +29,31 @@ use prometheus_client::{
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
-    route: String,
+    method: &'static str,
+    route: Route,
     status: u16,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    method: String,
-    route: String,
+    method: &'static str,
+    route: Route,
+}
+
+/// A matched route template, or `unmatched`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq)]
+enum Route {
+    Matched(MatchedRoute),
+    Unmatched,
+}
+
+impl EncodeLabelValue for Route {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        match self {
+            Self::Matched(route) => route.encode(encoder),
+            Self::Unmatched => EncodeLabelValue::encode(&"unmatched", encoder),
+        }
+    }
 }
 
 type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
@@ -107,10 +122,19 @@ impl Metrics {
         }
     }
 
-    fn observe(&self, method: String, route: String, status: StatusCode, seconds: f64) {
+    /// Counts and times one answered request: `route` is `None` for a request that matched no
+    /// route.
+    pub(crate) fn observe(
+        &self,
+        method: &'static str,
+        route: Option<&MatchedRoute>,
+        status: StatusCode,
+        seconds: f64,
+    ) {
+        let route = route.map_or(Route::Unmatched, |route| Route::Matched(route.clone()));
         self.durations
             .get_or_create(&RouteLabels {
-                method: method.clone(),
+                method,
                 route: route.clone(),
             })
             .observe(seconds);
@@ -131,26 +155,45 @@ impl Metrics {
     }
 }
 
-/// Middleware: counts and times every request by its matched route.
-pub(crate) async fn track(
-    State(metrics): State<Arc<Metrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let response = next.run(request).await;
-    metrics.observe(
-        method,
-        route,
-        response.status(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
+/// The route template a request matched, as [`crate::auth::admit`] leaves it on the answer for
+/// [`crate::context::correlate`] to count: one shared string, cloned into both label sets.
+#[derive(Debug, Clone, Hash, PartialEq, Eq)]
+pub(crate) struct MatchedRoute(Arc<str>);
+
+impl MatchedRoute {
+    pub(crate) fn new(path: &MatchedPath) -> Self {
+        Self(path.as_str().into())
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl EncodeLabelValue for MatchedRoute {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
+}
+
+/// The label of `method`: its name for the standard ones, `other` for the rest (a client
+/// must not be able to grow the label set).
+pub(crate) fn method_label(method: &Method) -> &'static str {
+    static STANDARD: [Method; 9] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    STANDARD
+        .iter()
+        .find(|standard| *standard == method)
+        .map_or("other", Method::as_str)
 }
 
 /// `GET /metrics`.
@@ -178,12 +221,9 @@ mod tests {
     #[test]
     fn requests_are_counted_by_route_template_and_status() {
         let metrics = Metrics::new();
-        metrics.observe(
-            "GET".into(),
-            "/api/v1/stocks/{symbol}".into(),
-            StatusCode::NOT_FOUND,
-            0.01,
-        );
+        let route = MatchedRoute("/api/v1/stocks/{symbol}".into());
+        metrics.observe("GET", Some(&route), StatusCode::NOT_FOUND, 0.01);
+        metrics.observe("other", None, StatusCode::BAD_REQUEST, 0.01);
         let text = metrics.render().unwrap();
         assert!(
             text.contains(r#"bourse_gateway_http_requests_total{method="GET",route="/api/v1/stocks/{symbol}",status="404"} 1"#),
@@ -193,6 +233,18 @@ mod tests {
             text.contains("bourse_gateway_http_request_duration_seconds_bucket"),
             "{text}"
         );
+        assert!(
+            text.contains(r#"bourse_gateway_http_requests_total{method="other",route="unmatched",status="400"} 1"#),
+            "{text}"
+        );
         assert!(text.contains("bourse_gateway_ws_connections 0"), "{text}");
+    }
+
+    #[test]
+    fn only_standard_methods_are_labels_of_their_own() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::DELETE), "DELETE");
+        let made_up = Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(method_label(&made_up), "other");
     }
 }

@@ -20,9 +20,8 @@ use std::{
 };
 
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{ConnectInfo, Request},
     http::{HeaderMap, HeaderValue, header},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use bus::{ErrorCode, ServiceError};
@@ -201,18 +200,13 @@ pub(crate) fn peer_of(request: &Request) -> Option<SocketAddr> {
         .map(|info| info.0)
 }
 
-/// Middleware: the per-IP limit on every route. It also records the client IP for handlers.
-pub(crate) async fn per_ip(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let ip = client_ip(&state.config, peer_of(&request), request.headers());
-    if let Err(limited) = state.limits.ip.check(&ip) {
-        return limited.into_response();
-    }
+/// The per-IP limit, checked on every route by [`crate::auth::admit`]; the client IP is recorded
+/// on the request for handlers.
+pub(crate) fn per_ip(state: &AppState, request: &mut Request) -> Result<(), RateLimited> {
+    let ip = client_ip(&state.config, peer_of(request), request.headers());
+    state.limits.ip.check(&ip)?;
     request.extensions_mut().insert(ClientIp(ip));
-    next.run(request).await
+    Ok(())
 }
 
 /// The client IP as [`per_ip`] decided it.

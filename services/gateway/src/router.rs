@@ -2,8 +2,9 @@
 //! and the layer stack every request goes through.
 //!
 //! From the outside in: security headers → CORS → compression → correlation (context, task-local
-//! correlation id, the envelope safety net) → metrics → tracing → body limit → per-IP rate limit → bearer
-//! authentication (`auth::access` decides per route) → the route.
+//! correlation id, the envelope safety net, metrics) → tracing → body limit → [routing] →
+//! admission (per-IP rate limit, then bearer authentication: `auth::access` decides per route)
+//! → the route.
 
 use axum::{
     Extension, Router,
@@ -13,6 +14,7 @@ use axum::{
     routing::get,
 };
 use bus::{RequestContext, ServiceError};
+use tower::ServiceBuilder;
 use tower_http::{
     compression::{
         CompressionLayer, Predicate,
@@ -32,12 +34,12 @@ use crate::{
     error::ApiError,
     health, metrics,
     openapi::{self, ApiDoc, OpenApiJson},
-    ratelimit, routes, security, ws,
+    routes, security, ws,
 };
 
 /// The router with every route and layer, ready to serve.
 pub(crate) fn build(state: AppState) -> anyhow::Result<Router> {
-    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (routes, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::api())
         .routes(routes!(health::health))
         .routes(routes!(health::health_all))
@@ -48,44 +50,40 @@ pub(crate) fn build(state: AppState) -> anyhow::Result<Router> {
         .split_for_parts();
     let doc = OpenApiJson::render(api)?;
     let cors = security::cors(&state.config.cors_origins)?;
-    let metrics_state = state.metrics.clone();
-    let router = router
+    let routes = routes
         .route("/metrics", get(metrics::serve))
-        // Route layers, so the matched route template is known: the per-IP limit first, then
+        // The one route layer, so the matched route template is known: the per-IP limit, then
         // bearer authentication (which also applies the per-user limit).
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            ratelimit::per_ip,
-        ))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::admit))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(Extension(doc))
-        // Bodies are limited once, by tower-http: a `Content-Length` over the limit is refused
-        // before reading, a streamed body when it passes the limit (axum's extractors see the
-        // error and answer 413).
-        .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        // Failures are logged once, by `ApiError`, with their cause; the trace layer only spans.
+        .with_state(state.clone());
+    // The layers every request passes are wrapped once around the router, not around each of
+    // its routes (which `Router::layer` does): a route's stack is boxed per layer, and every
+    // `from_fn` clones the stack below it per request, so each layer there cost a deep clone
+    // and drop of the boxes beneath. Here they are one concrete service over the router.
+    let edge = ServiceBuilder::new()
+        .layer(security::headers())
+        .layer(cors)
+        .layer(compression())
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            context::correlate,
+        ))
+        // Failures are logged once, in `context::correlate`; the trace layer only spans.
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(span_for)
                 .on_failure(()),
         )
-        .layer(middleware::from_fn_with_state(
-            metrics_state,
-            metrics::track,
-        ))
-        .layer(middleware::from_fn(context::correlate))
-        .layer(compression())
-        .layer(cors);
-    let router = security::headers()
-        .into_iter()
-        .fold(router, |router, layer| router.layer(layer));
-    Ok(router.with_state(state))
+        // Bodies are limited once, by tower-http: a `Content-Length` over the limit is refused
+        // before reading, a streamed body when it passes the limit (axum's extractors see the
+        // error and answer 413).
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(DefaultBodyLimit::disable())
+        .layer(Extension(doc))
+        .service(routes);
+    Ok(Router::new().fallback_service(edge))
 }
 
 /// Responses below this many bytes go out as they are: compressing them costs more CPU than the

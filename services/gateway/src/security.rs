@@ -44,9 +44,15 @@ pub(crate) fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
         .max_age(Duration::from_secs(3600)))
 }
 
-/// The security headers, each set on every response (overriding whatever a handler set).
-pub(crate) fn headers() -> [SetResponseHeaderLayer<HeaderValue>; 4] {
-    [
+/// The security headers, each set on every response (overriding whatever a handler set); a
+/// tuple of layers is one layer.
+pub(crate) fn headers() -> (
+    SetResponseHeaderLayer<HeaderValue>,
+    SetResponseHeaderLayer<HeaderValue>,
+    SetResponseHeaderLayer<HeaderValue>,
+    SetResponseHeaderLayer<HeaderValue>,
+) {
+    (
         SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -64,7 +70,7 @@ pub(crate) fn headers() -> [SetResponseHeaderLayer<HeaderValue>; 4] {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         ),
-    ]
+    )
 }
 
 #[cfg(test)]
