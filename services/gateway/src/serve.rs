@@ -66,6 +66,11 @@ pub(crate) async fn serve(
             },
             () = stop.cancelled() => break,
         };
+        // An answer leaves as soon as it is written, not when the client's delayed ACK of the
+        // previous one comes back (Nagle): request/response traffic and live feeds both want it.
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(%peer, error = %err, "cannot set TCP_NODELAY");
+        }
         let slot = match slots.as_ref().map(|s| s.clone().try_acquire_owned()) {
             None => None,
             Some(Ok(slot)) => Some(slot),
