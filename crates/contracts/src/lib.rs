@@ -18,6 +18,7 @@
 pub mod gateway;
 pub mod identity;
 pub mod market;
+pub mod portfolio;
 pub mod schema;
 pub mod value;
 
