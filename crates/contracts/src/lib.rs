@@ -7,6 +7,7 @@
 //! - [`value`]: rules several messages share ([`Currency`], [`Page`], [`Limit`], [`DateRange`],
 //!   [`Secret`]), each a type whose constructor is the one place the rule is written.
 //! - [`market`]: symbols, quotes, price history and price events.
+//! - [`portfolio`]: portfolios, activities, trades, positions and performance.
 //! - [`identity`]: users, roles, sessions (access + refresh tokens) and the login audit.
 //! - [`gateway`]: the gateway's own health endpoint, so discovery lists the edge too.
 //! - [`schema`]: the JSON Schema export behind `schemas/` (`cargo run -p contracts --bin export-schemas`).

@@ -227,6 +227,44 @@ impl Request for CreateSymbol {
     type Reply = Symbol;
 }
 
+/// A symbol to add when market does not know it: a manual one (name = symbol, exchange
+/// `MANUAL`), as a portfolio import needs for holdings no data source covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManualSymbol {
+    pub symbol: Ticker,
+    /// The currency its activities are in.
+    pub currency: Currency,
+}
+
+/// `market.v1.symbol.ensure`: adds each symbol market does not know as a manual one; any
+/// signed-in user may, up to [`EnsureSymbols::MAX_PER_USER`] manual symbols each.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnsureSymbols {
+    pub symbols: Vec<ManualSymbol>,
+}
+
+impl EnsureSymbols {
+    /// Symbols per request.
+    pub const MAX: usize = 500;
+    /// Manual symbols one user may add in all.
+    pub const MAX_PER_USER: i64 = 1000;
+    /// The exchange of a manual symbol.
+    pub const MANUAL_EXCHANGE: &'static str = "MANUAL";
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
+pub struct EnsuredSymbols {
+    /// The symbols that were added (the others were known).
+    pub created: Vec<Ticker>,
+}
+
+impl Request for EnsureSymbols {
+    const SUBJECT: &'static str = "market.v1.symbol.ensure";
+    type Reply = EnsuredSymbols;
+}
+
 /// Where a quote came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
 #[serde(rename_all = "snake_case")]

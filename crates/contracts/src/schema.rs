@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use schemars::{JsonSchema, generate::SchemaSettings};
 
-use crate::{Event, Request, gateway, identity, market};
+use crate::{Event, Request, gateway, identity, market, portfolio};
 
 /// File name (relative to `schemas/`) to pretty-printed JSON Schema, for every message type.
 pub fn all() -> BTreeMap<String, String> {
@@ -19,6 +19,7 @@ pub fn all() -> BTreeMap<String, String> {
     request::<market::GetQuote>(&mut files);
     request::<market::GetPriceHistory>(&mut files);
     request::<market::ImportPriceHistory>(&mut files);
+    request::<market::EnsureSymbols>(&mut files);
     event::<market::PriceUpdated>(&mut files);
     event_document::<market::Quote>(&mut files, "kv.quotes.{symbol}.json");
     request::<gateway::GetGatewayHealth>(&mut files);
@@ -37,6 +38,28 @@ pub fn all() -> BTreeMap<String, String> {
     event::<identity::LoginSucceeded>(&mut files);
     event::<identity::LoginFailed>(&mut files);
     event::<identity::RefreshTokenReused>(&mut files);
+    request::<portfolio::CreatePortfolio>(&mut files);
+    request::<portfolio::ListPortfolios>(&mut files);
+    request::<portfolio::GetPortfolio>(&mut files);
+    request::<portfolio::UpdatePortfolio>(&mut files);
+    request::<portfolio::DeletePortfolio>(&mut files);
+    request::<portfolio::RecordActivities>(&mut files);
+    request::<portfolio::ListActivities>(&mut files);
+    request::<portfolio::DeleteActivity>(&mut files);
+    request::<portfolio::ExecuteTrade>(&mut files);
+    request::<portfolio::ListTrades>(&mut files);
+    request::<portfolio::ListPositions>(&mut files);
+    request::<portfolio::GetPerformance>(&mut files);
+    request::<portfolio::GetPerformanceSeries>(&mut files);
+    request::<portfolio::ExportActivities>(&mut files);
+    request::<portfolio::ImportActivities>(&mut files);
+    request::<portfolio::ListHoldings>(&mut files);
+    event::<portfolio::PortfolioCreated>(&mut files);
+    event::<portfolio::PortfolioUpdated>(&mut files);
+    event::<portfolio::PortfolioDeleted>(&mut files);
+    event::<portfolio::ActivityRecorded>(&mut files);
+    event::<portfolio::ActivityDeleted>(&mut files);
+    event::<portfolio::TradeExecuted>(&mut files);
     files
 }
 
