@@ -89,7 +89,7 @@ async fn read_through(ws: &mut WsClient, after: u64, until: u64) -> Vec<u64> {
             }
             Some("lagged") => {
                 assert_eq!(frame["resume_from"].as_u64(), Some(last), "{frame}");
-                ws.subscribe(&["AAPL"], Some(last)).await;
+                ws.subscribe_retrying(&["AAPL"], Some(last), GIVE_UP).await;
             }
             other => panic!("unexpected frame {other:?}: {frame}"),
         }
@@ -171,7 +171,8 @@ async fn take_down(
 
     // A socket resuming from before the node went down gets exactly what it missed.
     let mut late = app.ws().await;
-    late.subscribe(&["AAPL"], Some(before)).await;
+    late.subscribe_retrying(&["AAPL"], Some(before), GIVE_UP)
+        .await;
     assert_eq!(late.next_event().await, (published, "AAPL".to_owned()));
     let resume = since.elapsed();
 

@@ -490,6 +490,34 @@ impl WsClient {
         reply
     }
 
+    /// Subscribes as a client does across an outage: while the stream has no leader the
+    /// gateway answers `unavailable` (after trying for some seconds itself), and the client asks
+    /// again, until `give_up`.
+    pub(crate) async fn subscribe_retrying(
+        &mut self,
+        symbols: &[&str],
+        resume_from: Option<u64>,
+        give_up: Duration,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + give_up;
+        loop {
+            let mut frame =
+                serde_json::json!({"type": "subscribe", "topic": "prices", "keys": symbols});
+            if let Some(seq) = resume_from {
+                frame["resume_from"] = seq.into();
+            }
+            self.send(frame).await;
+            let reply = self.next_frame().await;
+            if reply["type"] == "subscribed" {
+                return reply;
+            }
+            assert!(
+                reply["code"] == "unavailable" && tokio::time::Instant::now() < deadline,
+                "{reply}"
+            );
+        }
+    }
+
     /// The next `event` frame, as (seq, symbol).
     pub(crate) async fn next_event(&mut self) -> (u64, String) {
         let frame = self.next_frame().await;
