@@ -109,6 +109,7 @@ impl Service for App {
             .endpoint(handlers::symbol::search)
             .endpoint(handlers::symbol::get)
             .endpoint(handlers::symbol::create)
+            .endpoint(handlers::symbol::ensure)
             .endpoint(handlers::quote::get)
             .endpoint(handlers::history::get)
             .endpoint(handlers::history::import)

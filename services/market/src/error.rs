@@ -13,6 +13,14 @@ pub enum MarketError {
     NoQuote(Ticker),
     #[error("symbol {0} already exists")]
     SymbolExists(Ticker),
+    #[error("sign in to add symbols")]
+    Unauthenticated,
+    /// A request over its bounds.
+    #[error("{0}")]
+    Invalid(String),
+    /// Over a user's share.
+    #[error("{0}")]
+    TooMany(String),
     #[error(transparent)]
     History(#[from] HistoryError),
     #[error("database: {0}")]
@@ -34,6 +42,13 @@ impl From<MarketError> for ServiceError {
                 ServiceError::not_found(err.to_string())
             }
             MarketError::SymbolExists(_) => ServiceError::conflict(err.to_string()),
+            MarketError::Unauthenticated => {
+                ServiceError::new(bus::ErrorCode::Unauthorized, err.to_string())
+            }
+            MarketError::Invalid(message) => ServiceError::validation(message),
+            MarketError::TooMany(message) => {
+                ServiceError::new(bus::ErrorCode::RateLimited, message)
+            }
             MarketError::History(_) => ServiceError::validation(err.to_string()),
             MarketError::Db(db) => ServiceError::from(db),
             MarketError::Corrupt(_) => ServiceError::internal(err),

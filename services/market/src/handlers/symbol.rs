@@ -1,4 +1,4 @@
-//! `market.v1.symbol.search|get|create`.
+//! `market.v1.symbol.search|get|create|ensure`.
 //!
 //! Every field rule (ticker, name, exchange, currency, query length, limit) is a contract type:
 //! a request that reaches a handler has passed them, and a symbol found at Alpha Vantage is
@@ -8,8 +8,8 @@ use bus::RequestContext;
 use contracts::{
     Currency,
     market::{
-        AssetType, CreateSymbol, Exchange, GetSymbol, SearchSymbols, Symbol, SymbolList,
-        SymbolName, Ticker,
+        AssetType, CreateSymbol, EnsureSymbols, EnsuredSymbols, Exchange, GetSymbol, SearchSymbols,
+        Symbol, SymbolList, SymbolName, Ticker,
     },
 };
 
@@ -80,6 +80,64 @@ pub async fn create(
     let symbol = store::symbol::insert(&mut conn, &req).await?;
     tracing::info!(symbol = %symbol.symbol, "symbol added");
     Ok(symbol)
+}
+
+#[tracing::instrument(name = "market.symbol.ensure", skip_all, fields(symbols = req.symbols.len()))]
+pub async fn ensure(
+    state: &AppState,
+    ctx: RequestContext,
+    req: EnsureSymbols,
+) -> Result<EnsuredSymbols, MarketError> {
+    let user = ctx
+        .actor
+        .as_ref()
+        .map(|actor| actor.user_id)
+        .ok_or(MarketError::Unauthenticated)?;
+    if req.symbols.len() > EnsureSymbols::MAX {
+        return Err(MarketError::Invalid(format!(
+            "at most {} symbols at once",
+            EnsureSymbols::MAX
+        )));
+    }
+    let mut tx = state.db.begin().await?;
+    let wanted: Vec<&Ticker> = req.symbols.iter().map(|s| &s.symbol).collect();
+    let missing = store::symbol::missing(&mut tx, &wanted).await?;
+    if missing.is_empty() {
+        return Ok(EnsuredSymbols { created: missing });
+    }
+    // One user's additions at a time, so the bound holds under concurrent requests.
+    sqlx::query!(
+        "select pg_advisory_xact_lock(hashtext($1::text))",
+        user.to_string()
+    )
+    .execute(&mut *tx)
+    .await?;
+    let added = store::symbol::count_added_by(&mut tx, user).await?;
+    if added + i64::try_from(missing.len()).unwrap_or(i64::MAX) > EnsureSymbols::MAX_PER_USER {
+        return Err(MarketError::TooMany(format!(
+            "a user may add at most {} manual symbols; {added} added so far",
+            EnsureSymbols::MAX_PER_USER
+        )));
+    }
+    let exchange = Exchange::parse(EnsureSymbols::MANUAL_EXCHANGE)
+        .map_err(|err| MarketError::Corrupt(err.message))?;
+    let mut created = Vec::new();
+    for wanted in req.symbols.iter().filter(|s| missing.contains(&s.symbol)) {
+        let symbol = Symbol {
+            symbol: wanted.symbol.clone(),
+            name: SymbolName::parse(wanted.symbol.as_str())
+                .map_err(|err| MarketError::Corrupt(err.message))?,
+            exchange: exchange.clone(),
+            currency: wanted.currency.clone(),
+            asset_type: AssetType::Stock,
+        };
+        if store::symbol::insert_manual(&mut tx, &symbol, user).await? {
+            created.push(symbol.symbol);
+        }
+    }
+    tx.commit().await?;
+    tracing::info!(%user, created = created.len(), "manual symbols added");
+    Ok(EnsuredSymbols { created })
 }
 
 /// The catalogue entry of `symbol`, or [`MarketError::UnknownSymbol`].

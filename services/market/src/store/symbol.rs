@@ -5,6 +5,7 @@ use contracts::{
     market::{AssetType, CreateSymbol, Exchange, Symbol, SymbolName, Ticker},
 };
 use sqlx::PgConnection;
+use uuid::Uuid;
 
 use crate::error::MarketError;
 
@@ -97,6 +98,58 @@ pub async fn insert(conn: &mut PgConnection, new: &CreateSymbol) -> Result<Symbo
         }
         Err(err) => Err(err.into()),
     }
+}
+
+/// How many manual symbols `user` has added.
+pub async fn count_added_by(conn: &mut PgConnection, user: Uuid) -> Result<i64, MarketError> {
+    let count = sqlx::query_scalar!(
+        r#"select count(*) as "count!" from market.symbol where created_by = $1"#,
+        user
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(count)
+}
+
+/// Which of `symbols` the catalogue does not have.
+pub async fn missing(
+    conn: &mut PgConnection,
+    symbols: &[&Ticker],
+) -> Result<Vec<Ticker>, MarketError> {
+    let wanted: Vec<&str> = symbols.iter().map(|s| s.as_str()).collect();
+    let known: Vec<String> = sqlx::query_scalar!(
+        "select symbol from market.symbol where symbol = any($1)",
+        &wanted as &[&str]
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(symbols
+        .iter()
+        .filter(|s| !known.iter().any(|k| k == s.as_str()))
+        .map(|s| (*s).clone())
+        .collect())
+}
+
+/// Adds `symbol` as a manual one of `user`; false when it exists already.
+pub async fn insert_manual(
+    conn: &mut PgConnection,
+    symbol: &Symbol,
+    user: Uuid,
+) -> Result<bool, MarketError> {
+    let added = sqlx::query!(
+        r#"insert into market.symbol (symbol, name, exchange, currency, asset_type, created_by)
+           values ($1, $2, $3, $4, $5, $6) on conflict (symbol) do nothing"#,
+        symbol.symbol.as_str(),
+        symbol.name.as_str(),
+        symbol.exchange.as_str(),
+        symbol.currency.as_str(),
+        symbol.asset_type.as_str(),
+        user,
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(added == 1)
 }
 
 /// Adds symbols found at a data provider; ones already in the catalogue are left as they are.
