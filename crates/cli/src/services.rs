@@ -9,6 +9,7 @@ use bus::kit::Launcher;
 pub(crate) const SERVICES: &[Launcher] = &[
     Launcher::of::<market::App>(),
     Launcher::of::<identity::App>(),
+    Launcher::of::<portfolio::App>(),
     Launcher::of::<gateway::App>(),
 ];
 
