@@ -185,7 +185,10 @@ impl Relay {
         }
     }
 
-    async fn drain(&self) -> Result<usize, OutboxError> {
+    /// Publishes batches until the outbox is empty; returns how many events it published. A
+    /// service calls it at shutdown, after its requests stopped, so what they wrote leaves
+    /// before the process ends.
+    pub async fn drain(&self) -> Result<usize, OutboxError> {
         let mut total = 0;
         loop {
             let sent = self.try_run_once().await?;

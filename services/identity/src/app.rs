@@ -121,15 +121,8 @@ impl Service for App {
         background.cancel();
         relay.await.context("the outbox relay failed")?;
         cleanup.await.context("the refresh-token clean-up failed")?;
-        loop {
-            match self.relay.try_run_once().await {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(err) => {
-                    tracing::warn!(error = %err, "could not drain the outbox at shutdown; the next start will");
-                    break;
-                }
-            }
+        if let Err(err) = self.relay.drain().await {
+            tracing::warn!(error = %err, "could not drain the outbox at shutdown; the next start will");
         }
         Ok(())
     }
