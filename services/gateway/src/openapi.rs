@@ -37,6 +37,8 @@ use crate::envelope::ErrorBody;
         (name = "users", description = "Accounts (identity service)"),
         (name = "stocks", description = "Symbols, quotes and price history (market service); \
             reads are public, adding symbols and importing history needs the admin role"),
+        (name = "portfolios", description = "Your portfolios, activities, trades at market, \
+            positions, performance, and Ghostfolio import and export (portfolio service)"),
         (name = "operations", description = "Health, discovery, metrics and this document"),
         (name = "live", description = "WebSocket upgrades"),
     )

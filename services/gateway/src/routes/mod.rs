@@ -4,13 +4,15 @@
 //! the routes that exist.
 
 mod history;
+mod portfolios;
 mod quotes;
 mod session;
 mod stocks;
+mod trades;
 mod users;
 
 use bus::RequestContext;
-use contracts::{Request, identity::Login, market::GetQuote};
+use contracts::{Request, identity::Login, market::GetQuote, portfolio::ListPortfolios};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
@@ -20,9 +22,14 @@ use crate::{
 };
 
 /// The services the routes forward to (market: `/api/v1/stocks`; identity: `/api/v1/auth`,
-/// `/api/v1/users`): what `/health/all` expects when no list is configured.
+/// `/api/v1/users`; portfolio: `/api/v1/portfolios`, `/trades`, `/positions`, `/performance`,
+/// `/export`): what `/health/all` expects when no list is configured.
 pub(crate) fn services() -> Vec<&'static str> {
-    vec![Login::service(), GetQuote::service()]
+    vec![
+        Login::service(),
+        GetQuote::service(),
+        ListPortfolios::service(),
+    ]
 }
 
 /// Every `/api/v1` route with its OpenAPI operation.
@@ -41,6 +48,20 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::list))
         .routes(routes!(users::get, users::update, users::delete))
         .routes(routes!(users::set_roles))
+        .routes(routes!(portfolios::list, portfolios::create))
+        .routes(routes!(
+            portfolios::get,
+            portfolios::update,
+            portfolios::delete
+        ))
+        .routes(routes!(portfolios::activities, portfolios::record))
+        .routes(routes!(portfolios::delete_activity))
+        .routes(routes!(portfolios::import))
+        .routes(routes!(trades::execute, trades::list))
+        .routes(routes!(trades::positions, trades::open))
+        .routes(routes!(trades::performance))
+        .routes(routes!(trades::series))
+        .routes(routes!(trades::export))
 }
 
 /// Sends `request` to its service for the caller: the answer, or the failure as the service

@@ -5,7 +5,7 @@ use std::time::Duration;
 use bus::{RequestContext, discovery::Window};
 use contracts::gateway::GetGatewayHealth;
 
-use crate::helpers::{spawn_app, spawn_gateway_only};
+use crate::helpers::{Spawn, spawn, spawn_app, spawn_gateway_only};
 
 #[tokio::test]
 async fn health_reports_a_connected_nats() {
@@ -19,7 +19,12 @@ async fn health_reports_a_connected_nats() {
 
 #[tokio::test]
 async fn health_all_lists_gateway_and_market_with_their_instances() {
-    let app = spawn_app().await;
+    // Every service the gateway's routes call, so /health/all is healthy.
+    let app = spawn(Spawn {
+        portfolio: true,
+        ..Spawn::default()
+    })
+    .await;
     let (status, body) = app.get_json("/health/all").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["healthy"], true);
@@ -35,14 +40,14 @@ async fn health_all_lists_gateway_and_market_with_their_instances() {
 }
 
 #[tokio::test]
-async fn health_all_is_503_naming_identity_and_market_when_they_are_not_running() {
+async fn health_all_is_503_naming_the_services_its_routes_call_when_they_are_not_running() {
     let app = spawn_gateway_only().await;
     let (status, body) = app.get_json("/health/all").await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["code"], "unavailable");
     assert_eq!(
         body["error"]["details"]["missing"],
-        serde_json::json!(["identity", "market"])
+        serde_json::json!(["identity", "market", "portfolio"])
     );
 }
 

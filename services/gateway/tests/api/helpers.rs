@@ -49,6 +49,7 @@ pub(crate) struct Spawn {
     /// The market's configuration (no feed by default).
     pub(crate) market_config: market::Config,
     pub(crate) identity: bool,
+    pub(crate) portfolio: bool,
     pub(crate) provision: bool,
     pub(crate) request_timeout: Duration,
     /// The gateway's clock (a manual one lets a test pass a token's expiry without waiting).
@@ -66,6 +67,7 @@ impl Default for Spawn {
             market: true,
             market_config: market::Config::default(),
             identity: true,
+            portfolio: false,
             provision: true,
             request_timeout: Duration::from_secs(5),
             clock: bus::Clock::system(),
@@ -133,6 +135,12 @@ pub(crate) async fn spawn(options: Spawn) -> TestApp {
                 .await,
         ));
         identity_pool = Some(env.pool::<identity::App>().await);
+    }
+    if options.portfolio {
+        let portfolio = env
+            .start_on::<portfolio::App>(&service_platform, portfolio::Config::default())
+            .await;
+        running.push(testkit::run(portfolio));
     }
     let mut config = gateway::Config {
         http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),

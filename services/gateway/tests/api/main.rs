@@ -10,6 +10,7 @@ mod helpers;
 mod history;
 mod limits;
 mod metrics_and_openapi;
+mod portfolios;
 mod rate_limits;
 mod restarts;
 mod stocks;
