@@ -294,7 +294,7 @@ pub(crate) async fn delete_activity(
         description = "Ghostfolio CSV (`Date,Code,DataSource,Currency,Price,Quantity,Action,Fee,Note` and its aliases) or JSON export",
         content(
             (String = "text/csv", example = "Date,Code,Currency,Price,Quantity,Action,Fee\n2024-01-02,AAPL,USD,185.5,10,buy,1\n"),
-            (Object = "application/json"),
+            (GhostfolioFile = "application/json"),
         ),
     ),
     responses(
@@ -316,6 +316,36 @@ pub(crate) async fn import(
         content,
     };
     super::forward(&state, &ctx, &request).await
+}
+
+/// Ghostfolio's JSON export, as far as an import reads it (documentation only: the service
+/// reads the text itself, so amounts stay exact).
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "documentation only; the body is forwarded as text"
+)]
+pub(crate) struct GhostfolioFile {
+    activities: Vec<GhostfolioActivity>,
+}
+
+/// One activity of a Ghostfolio export.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[expect(dead_code, reason = "documentation only")]
+pub(crate) struct GhostfolioActivity {
+    /// BUY, SELL, DIVIDEND or FEE.
+    #[schema(rename = "type")]
+    kind: String,
+    /// `YYYY-MM-DD` or ISO 8601.
+    date: String,
+    symbol: Option<String>,
+    /// JSON numbers; the service reads their digits exactly, never through a float.
+    quantity: Option<f64>,
+    unit_price: Option<f64>,
+    fee: Option<f64>,
+    currency: Option<String>,
+    comment: Option<String>,
 }
 
 /// An import's body and its format, by content type (checked before the body is read).

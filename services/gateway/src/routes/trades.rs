@@ -167,6 +167,7 @@ pub(crate) struct PerformanceParams {
     /// Default today.
     as_of: Option<NaiveDate>,
     /// `1d`, `wtd`, `mtd`, `ytd`, `1y`, `5y` or `max` (default).
+    #[param(inline)]
     range: Option<PerformanceRange>,
 }
 
@@ -232,6 +233,7 @@ pub(crate) async fn series(
 pub(crate) struct ExportParams {
     portfolio_id: Uuid,
     /// `csv` or `json`.
+    #[param(inline)]
     format: FileFormat,
 }
 
@@ -242,7 +244,7 @@ pub(crate) struct ExportParams {
     responses(
         (status = 200, description = "The file", content(
             (String = "text/csv"),
-            (Object = "application/json"),
+            (super::portfolios::GhostfolioFile = "application/json"),
         )),
         (status = 404, description = "No portfolio of yours has this id", body = ErrorEnvelope),
     )
