@@ -2,8 +2,9 @@
 //! with the envelope like everything else, never with axum's plain-text bodies.
 
 use axum::{
-    extract::{FromRequest, FromRequestParts, Path},
-    http::request::Parts,
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Path, Request},
+    http::{header, request::Parts},
 };
 use bus::ServiceError;
 use contracts::{
@@ -81,6 +82,59 @@ impl utoipa::IntoParams for IdPath {
     }
 }
 
+/// What an uploaded file is, by its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Upload {
+    Json,
+    Csv,
+}
+
+/// An upload's kind and body: `application/json` (or any `+json`) or `text/csv`, parameters
+/// such as `charset` ignored. Any other type is refused with 415 (naming `what` to send)
+/// before the body is read, so a wrong one costs no buffering.
+pub(crate) async fn upload<S: Send + Sync>(
+    request: Request,
+    state: &S,
+    what: &str,
+) -> Result<(Upload, Bytes), ApiError> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let kind = upload_of(content_type).ok_or_else(|| {
+        ServiceError::unsupported_media_type(format!("send {what} as application/json or text/csv"))
+    })?;
+    Ok((kind, Bytes::from_request(request, state).await?))
+}
+
+fn upload_of(content_type: &str) -> Option<Upload> {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "application/json" => Some(Upload::Json),
+        "text/csv" => Some(Upload::Csv),
+        other if other.starts_with("application/") && other.ends_with("+json") => {
+            Some(Upload::Json)
+        }
+        _ => None,
+    }
+}
+
+/// An uploaded text file, which must be UTF-8 (400 otherwise, naming where it stops being).
+pub(crate) fn utf8(body: Bytes) -> Result<String, ServiceError> {
+    String::from_utf8(body.to_vec()).map_err(|err| {
+        ServiceError::bad_request(format!(
+            "the body is not UTF-8 (byte {})",
+            err.utf8_error().valid_up_to()
+        ))
+    })
+}
+
 fn path_parameter(name: &str, description: &str, schema: ObjectBuilder) -> Parameter {
     ParameterBuilder::new()
         .name(name)
@@ -89,4 +143,31 @@ fn path_parameter(name: &str, description: &str, schema: ObjectBuilder) -> Param
         .description(Some(description))
         .schema(Some(schema))
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_are_matched_by_the_essence_of_their_type() {
+        assert_eq!(upload_of("application/json"), Some(Upload::Json));
+        assert_eq!(
+            upload_of("Application/JSON; charset=utf-8"),
+            Some(Upload::Json)
+        );
+        assert_eq!(upload_of("application/vnd.bourse+json"), Some(Upload::Json));
+        assert_eq!(upload_of("text/csv;charset=utf-8"), Some(Upload::Csv));
+        assert_eq!(upload_of("text/plain"), None);
+        assert_eq!(upload_of(""), None);
+    }
+
+    #[test]
+    fn text_uploads_must_be_utf8() {
+        assert!(utf8(Bytes::from_static(b"date,close\n2026-01-02,1.5\n")).is_ok());
+        assert_eq!(
+            utf8(Bytes::from_static(b"\xff\xfe")).unwrap_err().code,
+            bus::ErrorCode::BadRequest
+        );
+    }
 }

@@ -1,11 +1,7 @@
 //! `/api/v1/stocks/{symbol}/history`: daily closes, read by date range and imported as JSON or
 //! CSV.
 
-use axum::{
-    body::Bytes,
-    extract::{FromRequest, Request, State},
-    http::header,
-};
+use axum::extract::{FromRequest, Request, State};
 use bus::ServiceError;
 use chrono::NaiveDate;
 use contracts::{
@@ -22,7 +18,7 @@ use crate::{
     context::Ctx,
     envelope::{Envelope, Reply},
     error::{ApiError, ApiResult},
-    extract::{ApiQuery, SymbolPath},
+    extract::{ApiQuery, SymbolPath, Upload, upload, utf8},
     openapi::ErrorEnvelope,
 };
 
@@ -103,52 +99,18 @@ pub(crate) async fn import(
 #[derive(Debug)]
 pub(crate) struct HistoryBody(HistoryData);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Json,
-    Csv,
-}
-
 impl<S: Send + Sync> FromRequest<S> for HistoryBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let format = format_of(content_type).ok_or_else(|| {
-            ServiceError::unsupported_media_type("send the history as application/json or text/csv")
-        })?;
-        let body = Bytes::from_request(request, state).await?;
+        let (format, body) = upload(request, state, "the history").await?;
         let data = match format {
-            Format::Json => HistoryData::Closes {
+            Upload::Json => HistoryData::Closes {
                 closes: parse_closes(&body)?,
             },
-            Format::Csv => HistoryData::Csv {
-                text: parse_csv(body)?,
-            },
+            Upload::Csv => HistoryData::Csv { text: utf8(body)? },
         };
         Ok(Self(data))
-    }
-}
-
-/// `application/json` (or any `+json`) and `text/csv`, parameters such as `charset` ignored.
-fn format_of(content_type: &str) -> Option<Format> {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
-        "application/json" => Some(Format::Json),
-        "text/csv" => Some(Format::Csv),
-        other if other.starts_with("application/") && other.ends_with("+json") => {
-            Some(Format::Json)
-        }
-        _ => None,
     }
 }
 
@@ -165,31 +127,9 @@ fn parse_closes(body: &[u8]) -> Result<Vec<DailyClose>, ServiceError> {
     Ok(parsed.closes)
 }
 
-fn parse_csv(body: Bytes) -> Result<String, ServiceError> {
-    String::from_utf8(body.to_vec()).map_err(|err| {
-        ServiceError::bad_request(format!(
-            "the CSV body is not UTF-8 (byte {})",
-            err.utf8_error().valid_up_to()
-        ))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn content_types_are_matched_by_essence() {
-        assert_eq!(format_of("application/json"), Some(Format::Json));
-        assert_eq!(
-            format_of("Application/JSON; charset=utf-8"),
-            Some(Format::Json)
-        );
-        assert_eq!(format_of("application/vnd.bourse+json"), Some(Format::Json));
-        assert_eq!(format_of("text/csv;charset=utf-8"), Some(Format::Csv));
-        assert_eq!(format_of("text/plain"), None);
-        assert_eq!(format_of(""), None);
-    }
 
     #[test]
     fn malformed_json_is_a_bad_request_and_wrong_fields_are_invalid() {
@@ -201,15 +141,6 @@ mod tests {
         assert_eq!(
             parse_closes(wrong).unwrap_err().code,
             bus::ErrorCode::ValidationFailed
-        );
-    }
-
-    #[test]
-    fn csv_must_be_utf8() {
-        assert!(parse_csv(Bytes::from_static(b"date,close\n2026-01-02,1.5\n")).is_ok());
-        assert_eq!(
-            parse_csv(Bytes::from_static(b"\xff\xfe")).unwrap_err().code,
-            bus::ErrorCode::BadRequest
         );
     }
 }

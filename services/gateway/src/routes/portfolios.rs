@@ -1,11 +1,7 @@
 //! `/api/v1/portfolios…`: a user's portfolios and their activities (portfolio service). Every
 //! route needs a token; the service answers another user's portfolio as 404.
 
-use axum::{
-    body::Bytes,
-    extract::{FromRequest, Path, Request, State},
-    http::header,
-};
+use axum::extract::{FromRequest, Path, Request, State};
 use bus::ServiceError;
 use chrono::NaiveDate;
 use contracts::{
@@ -27,7 +23,7 @@ use crate::{
     context::Ctx,
     envelope::{Envelope, Reply},
     error::{ApiError, ApiResult},
-    extract::{ApiJson, ApiQuery, IdPath},
+    extract::{ApiJson, ApiQuery, IdPath, Upload, upload, utf8},
     openapi::ErrorEnvelope,
 };
 
@@ -356,34 +352,11 @@ impl<S: Send + Sync> FromRequest<S> for ImportBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let essence = content_type
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        let format = match essence.as_str() {
-            "text/csv" => FileFormat::Csv,
-            "application/json" => FileFormat::Json,
-            _ => {
-                return Err(ServiceError::unsupported_media_type(
-                    "send the export as text/csv or application/json",
-                )
-                .into());
-            }
+        let (kind, body) = upload(request, state, "the export").await?;
+        let format = match kind {
+            Upload::Csv => FileFormat::Csv,
+            Upload::Json => FileFormat::Json,
         };
-        let body = Bytes::from_request(request, state).await?;
-        let text = String::from_utf8(body.to_vec()).map_err(|err| {
-            ServiceError::bad_request(format!(
-                "the body is not UTF-8 (byte {})",
-                err.utf8_error().valid_up_to()
-            ))
-        })?;
-        Ok(Self(format, text))
+        Ok(Self(format, utf8(body)?))
     }
 }
