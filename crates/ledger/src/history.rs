@@ -120,10 +120,6 @@ impl History {
         &self.activities
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.activities.is_empty()
-    }
-
     /// The day of the first activity.
     pub fn first_date(&self) -> Option<NaiveDate> {
         self.activities.first().map(|activity| activity.date)
@@ -147,17 +143,6 @@ impl History {
         symbols.sort();
         symbols.dedup();
         symbols
-    }
-
-    /// The quantity of `symbol` held after every activity.
-    pub fn quantity(&self, symbol: &Ticker) -> Decimal {
-        let mut holding = Holding::default();
-        for activity in &self.activities {
-            if activity.symbol.as_ref() == Some(symbol) {
-                holding.apply(activity);
-            }
-        }
-        holding.quantity
     }
 }
 
@@ -266,7 +251,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn until_and_symbols_and_quantity() {
+    fn until_and_symbols() {
         let history = History::new(vec![
             buy("2024-01-01", "MSFT", dec!(2), dec!(10)),
             buy("2024-01-03", "BRK.B", dec!(3), dec!(10)),
@@ -276,7 +261,6 @@ pub(crate) mod tests {
         assert_eq!(history.until(day("2024-01-03")).len(), 2);
         assert_eq!(history.until(day("2023-12-31")).len(), 0);
         assert_eq!(history.symbols(), [&ticker("BRK.B"), &ticker("MSFT")]);
-        assert_eq!(history.quantity(&ticker("MSFT")), dec!(1));
         assert_eq!(history.first_date(), Some(day("2024-01-01")));
     }
 }
