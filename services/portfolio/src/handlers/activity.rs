@@ -97,7 +97,11 @@ pub(crate) async fn record_all(
         return Err(PortfolioError::History { err, at });
     }
     let mut symbols = BTreeMap::new();
-    for (_, activity) in activities {
+    // A trade executed at a quote, so market knows its symbol: a trade asks market nothing more.
+    for (_, activity) in activities
+        .iter()
+        .filter(|(_, a)| a.source != ActivitySource::Trade)
+    {
         if let Some(symbol) = &activity.symbol {
             symbols
                 .entry(symbol.clone())
