@@ -23,6 +23,7 @@
 //! - [`performance`]: [`performance()`], [`positions`], time-weighted investment, ranges.
 //! - [`returns`]: TWR (Portfolio Performance's TTWROR) and IRR.
 //! - [`series`]: the daily series for charts.
+//! - [`valuation`]: holdings marked to the latest quotes (the valuation worker's figures).
 
 pub mod history;
 pub mod holding;
@@ -30,12 +31,14 @@ pub mod performance;
 pub mod prices;
 pub mod returns;
 pub mod series;
+pub mod valuation;
 pub mod walk;
 
 pub use history::{Activity, History, LedgerError};
 pub use performance::{performance, positions, range_start};
 pub use prices::PriceBook;
 pub use series::series;
+pub use valuation::{Held, Mark, Valuation, valuate};
 
 use rust_decimal::Decimal;
 
