@@ -216,16 +216,25 @@ impl Bus {
         ctx: &RequestContext,
         event: &E,
     ) -> Result<PublishAck, BusError> {
-        let payload = serde_json::to_vec(event).map_err(BusError::Encode)?;
-        let pending = self
-            .publish_event_bytes(
-                &event.subject(),
-                &event.event_id().to_string(),
-                ctx.to_headers(),
-                payload.into(),
-            )
-            .await?;
+        let pending = self.send_event(ctx, event).await?;
         pending.await.map_err(BusError::nats)
+    }
+
+    /// Sends `event` to JetStream without waiting for the ack: await the returned future for
+    /// it. Many sends in a row, their acks awaited together, pipeline a batch.
+    pub async fn send_event<E: Event>(
+        &self,
+        ctx: &RequestContext,
+        event: &E,
+    ) -> Result<PublishAckFuture, BusError> {
+        let payload = serde_json::to_vec(event).map_err(BusError::Encode)?;
+        self.publish_event_bytes(
+            &event.subject(),
+            &event.event_id().to_string(),
+            ctx.to_headers(),
+            payload.into(),
+        )
+        .await
     }
 
     /// The untyped half of [`Bus::publish_event`], used by the outbox relay: sends without
@@ -278,6 +287,27 @@ impl Bus {
             .get_stream(self.inner.prefix.stream(name))
             .await
             .map_err(BusError::nats)
+    }
+
+    /// Messages of `filter` (unprefixed) on the stream `name`, from `deliver_policy` on,
+    /// through an ordered consumer: in stream order, recreated by the client after a gap or a
+    /// lost heartbeat, gone from the server when nobody reads it.
+    pub async fn ordered_messages(
+        &self,
+        name: &str,
+        filter: &str,
+        deliver_policy: jetstream::consumer::DeliverPolicy,
+    ) -> Result<jetstream::consumer::pull::Ordered, BusError> {
+        let stream = self.stream(name).await?;
+        let consumer = stream
+            .create_consumer(jetstream::consumer::pull::OrderedConfig {
+                filter_subject: self.inner.prefix.subject(filter),
+                deliver_policy,
+                ..Default::default()
+            })
+            .await
+            .map_err(BusError::nats)?;
+        consumer.messages().await.map_err(BusError::nats)
     }
 
     /// The configuration and state (messages, sequences) of the stream `name`, unprefixed.

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 
 use async_nats::jetstream::kv::{self, Operation};
 use contracts::Bucket;
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 
 use crate::{Bus, BusError};
 
@@ -77,6 +77,46 @@ impl<B: Bucket> Kv<B> {
     /// Deletes the value at `key` (a delete marker, as KV keeps history).
     pub async fn delete(&self, key: &B::Key) -> Result<(), BusError> {
         self.store.delete(B::key(key)).await.map_err(BusError::nats)
+    }
+
+    /// Writes `value` at `key` only if the key holds nothing (never written, deleted or
+    /// expired); answers the new revision. It fails when the key holds a value, as when NATS is
+    /// away: either way the caller does not own the key.
+    pub async fn create(&self, key: &B::Key, value: &B::Value) -> Result<u64, BusError> {
+        let bytes = serde_json::to_vec(value).map_err(BusError::Encode)?;
+        self.store
+            .create(B::key(key), bytes.into())
+            .await
+            .map_err(BusError::nats)
+    }
+
+    /// Writes `value` at `key` only if its last revision is `revision` (compare-and-set).
+    pub async fn update(
+        &self,
+        key: &B::Key,
+        value: &B::Value,
+        revision: u64,
+    ) -> Result<u64, BusError> {
+        let bytes = serde_json::to_vec(value).map_err(BusError::Encode)?;
+        self.store
+            .update(B::key(key), bytes.into(), revision)
+            .await
+            .map_err(BusError::nats)
+    }
+
+    /// Deletes the value at `key` only if its last revision is `revision`.
+    pub async fn delete_at(&self, key: &B::Key, revision: u64) -> Result<(), BusError> {
+        self.store
+            .delete_expect_revision(B::key(key), Some(revision))
+            .await
+            .map_err(BusError::nats)
+    }
+
+    /// Every key holding a value now; keys this bucket never writes are left out.
+    pub async fn keys(&self) -> Result<Vec<B::Key>, BusError> {
+        let keys = self.store.keys().await.map_err(BusError::nats)?;
+        let raw: Vec<String> = keys.try_collect().await.map_err(BusError::nats)?;
+        Ok(raw.iter().filter_map(|k| B::parse_key(k)).collect())
     }
 
     /// The latest value of every key, then every change, for as long as the watch lasts. A

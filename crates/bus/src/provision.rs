@@ -41,10 +41,16 @@ pub const STREAMS: &[(&str, &str)] = &[
 ];
 
 /// Every KV bucket, by the name its contract declares.
-pub const BUCKETS: &[(&str, &str)] = &[(
-    <contracts::market::Quotes as contracts::Bucket>::NAME,
-    include_str!("../../../nats/kv/quotes.json"),
-)];
+pub const BUCKETS: &[(&str, &str)] = &[
+    (
+        <contracts::market::Quotes as contracts::Bucket>::NAME,
+        include_str!("../../../nats/kv/quotes.json"),
+    ),
+    (
+        <contracts::valuation::ValuationLeases as contracts::Bucket>::NAME,
+        include_str!("../../../nats/kv/valuation_leases.json"),
+    ),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {

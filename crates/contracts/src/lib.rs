@@ -8,6 +8,7 @@
 //!   [`Secret`]), each a type whose constructor is the one place the rule is written.
 //! - [`market`]: symbols, quotes, price history and price events.
 //! - [`portfolio`]: portfolios, activities, trades, positions and performance.
+//! - [`valuation`]: portfolios marked to market, and the leases that split that work.
 //! - [`identity`]: users, roles, sessions (access + refresh tokens) and the login audit.
 //! - [`gateway`]: the gateway's own health endpoint, so discovery lists the edge too.
 //! - [`schema`]: the JSON Schema export behind `schemas/` (`cargo run -p contracts --bin export-schemas`).
@@ -21,6 +22,7 @@ pub mod identity;
 pub mod market;
 pub mod portfolio;
 pub mod schema;
+pub mod valuation;
 pub mod value;
 
 pub use value::{Currency, DateRange, InvalidValue, Limit, Page, Pagination, Secret};

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use schemars::{JsonSchema, generate::SchemaSettings};
 
-use crate::{Event, Request, gateway, identity, market, portfolio};
+use crate::{Event, Request, gateway, identity, market, portfolio, valuation};
 
 /// File name (relative to `schemas/`) to pretty-printed JSON Schema, for every message type.
 pub fn all() -> BTreeMap<String, String> {
@@ -60,6 +60,9 @@ pub fn all() -> BTreeMap<String, String> {
     event::<portfolio::ActivityRecorded>(&mut files);
     event::<portfolio::ActivityDeleted>(&mut files);
     event::<portfolio::TradeExecuted>(&mut files);
+    request::<valuation::GetValuationStatus>(&mut files);
+    event::<valuation::PortfolioValued>(&mut files);
+    event_document::<valuation::Lease>(&mut files, "kv.valuation_leases.{key}.json");
     files
 }
 
