@@ -10,6 +10,7 @@ pub(crate) const SERVICES: &[Launcher] = &[
     Launcher::of::<market::App>(),
     Launcher::of::<identity::App>(),
     Launcher::of::<portfolio::App>(),
+    Launcher::of::<valuation::App>(),
     Launcher::of::<gateway::App>(),
 ];
 

@@ -158,6 +158,16 @@ impl Running {
         }
     }
 
+    /// Ends the service as a crash would: its task is aborted where it stands, so nothing is
+    /// drained, released or said goodbye to (its NATS connection stays open meanwhile, as a
+    /// hung process's would).
+    pub async fn kill(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
     /// The token that stops it: cancel it to stop the service without waiting.
     pub fn shutdown(&self) -> &CancellationToken {
         &self.shutdown
