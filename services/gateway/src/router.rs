@@ -46,6 +46,7 @@ pub(crate) fn build(state: AppState) -> anyhow::Result<Router> {
         .routes(routes!(health::services))
         .routes(routes!(ws::upgrade))
         .routes(routes!(ws::upgrade_prices))
+        .routes(routes!(ws::upgrade_portfolio))
         .routes(routes!(openapi::serve))
         .split_for_parts();
     let doc = OpenApiJson::render(api)?;

@@ -1,4 +1,18 @@
-//! Live events over one multiplexed WebSocket: `GET /ws` (`/ws/prices` is an alias).
+//! Live events over one multiplexed WebSocket: `GET /ws` (`/ws/prices` and `/ws/portfolio`,
+//! paths older clients know, are aliases).
+//!
+//! # Topics
+//!
+//! | topic | keys | stream | who |
+//! |---|---|---|---|
+//! | `prices` | tickers (`AAPL`, `BRK.B`) | `PRICES`: `evt.price.<ticker>` | anyone |
+//! | `portfolio` | portfolio ids | `PORTFOLIO`: `evt.portfolio.<id>.created\|updated\|deleted\|activity_recorded\|activity_deleted`, `evt.trade.<id>.executed` | the portfolio's owner |
+//! | `valuation` | portfolio ids | `VALUATIONS`: `evt.valuation.<id>` | the portfolio's owner |
+//!
+//! A `seq` is a position in the topic's stream, so each topic resumes on its own: a portfolio
+//! page subscribes to `portfolio` and `valuation` with the same ids, each with its own
+//! `resume_from`. Another user's portfolio, or one that does not exist, is refused with
+//! `error` `not_found`; an anonymous socket with `unauthorized`.
 //!
 //! # Frames
 //!
@@ -10,6 +24,7 @@
 //! |---|---|
 //! | `{"type":"subscribe","topic":"prices","keys":["AAPL","MSFT"]}` | follow these keys (for `prices`: tickers, also accepted as `symbols`) from now on |
 //! | `{"type":"subscribe","topic":"prices","keys":[…],"resume_from":N}` | also get every stored event after stream sequence `N` first |
+//! | `{"type":"subscribe","topic":"portfolio","keys":["<portfolio id>"]}` | follow your portfolio's events (`valuation` likewise for its valuations) |
 //! | `{"type":"unsubscribe","topic":"prices","keys":["MSFT"]}` | stop following these; no or empty `keys` = all |
 //! | `{"type":"ping"}` | answered with `pong` |
 //! | `{"type":"auth","token":"<access token>"}` | sign the socket in, or renew the sign-in with a fresh token before the old one expires |
@@ -36,7 +51,9 @@
 //! `WWW-Authenticate` — and selects the subprotocol `bearer` (the token is never echoed). The
 //! first frame of such a socket is `authenticated`. Tokens are never read from the URL (URLs
 //! are logged by proxies). A signed-in socket's access ends at the token's `exp`: the client gets
-//! `error` `unauthorized` then, unless it sent a new `auth` frame with a fresh token first.
+//! `error` `unauthorized` then, unless it sent a new `auth` frame with a fresh token first, and
+//! its `portfolio` and `valuation` subscriptions end (`unsubscribed` with no keys), as they do
+//! when an `auth` frame signs in another user.
 //!
 //! # Guarantees
 //!
@@ -186,6 +203,26 @@ fn too_many(message: String) -> Response {
     )
 )]
 pub(crate) async fn upgrade_prices(
+    state: State<AppState>,
+    ctx: Ctx,
+    client_ip: Option<axum::Extension<ClientIp>>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    upgrade(state, ctx, client_ip, headers, ws).await
+}
+
+/// The portfolio WebSocket under the path older clients know; the same as `/ws`.
+#[utoipa::path(
+    get, path = "/ws/portfolio", tag = "live",
+    responses(
+        (status = 101, description = "Switching protocols: JSON frames follow"),
+        (status = 400, description = "Not a WebSocket upgrade request", body = ErrorEnvelope),
+        (status = 401, description = "The token offered in Sec-WebSocket-Protocol is invalid", body = ErrorEnvelope),
+        (status = 429, description = "Too many WebSockets open from this address, or for this user", body = ErrorEnvelope),
+    )
+)]
+pub(crate) async fn upgrade_portfolio(
     state: State<AppState>,
     ctx: Ctx,
     client_ip: Option<axum::Extension<ClientIp>>,

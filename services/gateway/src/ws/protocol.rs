@@ -4,19 +4,25 @@
 use bus::ErrorCode;
 use serde::{Deserialize, Serialize};
 
-/// What a subscription is about. Only `prices` exists so far; portfolio, valuation, chat and
-/// terminal topics will join it (each is a stream, a subject filter and an access rule: see
-/// the gateway's `ws::topic`).
+/// What a subscription is about: a stream, a subject filter and an access rule (see the
+/// gateway's `ws::topic`). A `seq` is a position in the topic's one stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Topic {
+    /// Live prices by ticker (public).
     Prices,
+    /// A portfolio's activities, trades and changes, by portfolio id (its owner only).
+    Portfolio,
+    /// A portfolio's valuations, by portfolio id (its owner only).
+    Valuation,
 }
 
 impl Topic {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Prices => "prices",
+            Self::Portfolio => "portfolio",
+            Self::Valuation => "valuation",
         }
     }
 }

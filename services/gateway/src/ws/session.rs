@@ -148,7 +148,10 @@ impl Session {
                         ErrorCode::Unauthorized,
                         "the access token expired; send an auth frame with a fresh one",
                     );
-                    self.send(frame).await
+                    match self.send(frame).await {
+                        ControlFlow::Continue(()) => self.leave_private().await,
+                        stop => stop,
+                    }
                 }
                 incoming = stream.next() => {
                     deadline = Instant::now() + idle;
@@ -203,7 +206,16 @@ impl Session {
         }
         let reply = match frame {
             ClientFrame::Ping => ServerFrame::Pong,
-            ClientFrame::Auth { token } => self.authenticate(&token),
+            ClientFrame::Auth { token } => {
+                let before = self.actor().map(|a| a.user_id);
+                let frame = self.authenticate(&token);
+                if before.is_some() && self.actor().map(|a| a.user_id) != before {
+                    // Another user now: what the first one followed is not theirs to see.
+                    self.send(frame).await?;
+                    return self.leave_private().await;
+                }
+                frame
+            }
             ClientFrame::Subscribe {
                 topic,
                 keys,
@@ -259,6 +271,28 @@ impl Session {
         self.subscriptions[at]
             .subscribe(&self.hub, keys, resume_from)
             .await
+    }
+
+    /// Ends the subscriptions of topics only a signed-in user may follow (the user signed out
+    /// or changed), telling the client with `unsubscribed` and no keys.
+    async fn leave_private(&mut self) -> ControlFlow<()> {
+        let mut left = Vec::new();
+        self.subscriptions.retain(|subscription| {
+            let private = spec(subscription.topic()).is_private();
+            if private {
+                left.push(subscription.topic());
+            }
+            !private
+        });
+        self.pending_lag.retain(|(topic, _)| !left.contains(topic));
+        for topic in left {
+            self.send(ServerFrame::Unsubscribed {
+                topic,
+                keys: Vec::new(),
+            })
+            .await?;
+        }
+        ControlFlow::Continue(())
     }
 
     /// An `auth` frame: a valid token signs the socket in (or renews it); an invalid one is

@@ -2,8 +2,8 @@
 //! subscribes to, and who may see a key. The hub ([`super::hub`]) reads each topic's stream
 //! once per gateway and routes by key; sessions ([`super::subscription`]) keep per-socket order.
 //!
-//! A new topic (portfolio events, valuations, terminal output, chat deltas) is one more
-//! [`Topic`] variant and one [`TopicSpec`] constant in [`spec`].
+//! A new topic (terminal output, chat deltas) is one more [`Topic`] variant and one
+//! [`TopicSpec`] constant in [`spec`].
 
 use std::time::Duration;
 
@@ -11,12 +11,15 @@ use async_nats::jetstream::{
     consumer::{self, DeliverPolicy, pull},
     stream::Stream,
 };
-use bus::{Actor, Bus, ErrorCode};
+use bus::{Actor, Bus, ErrorCode, RequestContext};
 use contracts::{
     Event,
     market::{PriceUpdated, Ticker},
+    portfolio::{GetPortfolio, PortfolioCreated},
+    valuation::PortfolioValued,
 };
-use futures::future::BoxFuture;
+use futures::future::{BoxFuture, join_all};
+use uuid::Uuid;
 
 use super::protocol::Topic;
 
@@ -65,11 +68,8 @@ pub(crate) enum Access {
     /// Anyone, signed in or not (prices).
     Public,
     /// A signed-in user for whom the check answers `Ok` (e.g. the owner of a portfolio, asked
-    /// of the owning service). Anonymous sockets are refused with `unauthorized`.
-    #[allow(
-        dead_code,
-        reason = "the user topics (portfolio, chat, terminal) use it"
-    )]
+    /// of the owning service). Anonymous sockets are refused with `unauthorized`; a socket
+    /// whose user signs out (the token expired) or changes leaves these topics.
     SignedIn(AccessCheck),
 }
 
@@ -131,6 +131,11 @@ impl TopicSpec {
         }
     }
 
+    /// Whether only signed-in users may follow this topic.
+    pub(crate) fn is_private(&self) -> bool {
+        matches!(self.access, Access::SignedIn(_))
+    }
+
     /// Whether `actor` may follow `keys`.
     pub(crate) async fn authorize(
         &self,
@@ -168,10 +173,90 @@ pub(crate) const PRICES: TopicSpec = TopicSpec {
     max_keys: 1000,
 };
 
+/// A portfolio id as the client wrote it.
+fn portfolio_key(raw: &str) -> Result<Key, String> {
+    let id = Uuid::parse_str(raw.trim())
+        .map_err(|_| format!("{raw:?} is not a portfolio id (a UUID)"))?;
+    Ok(Key {
+        route: id.to_string(),
+        shown: id.to_string(),
+    })
+}
+
+/// Portfolios the actor owns, asked of the portfolio service as that user: another user's
+/// portfolio is `not_found`, exactly like one that does not exist.
+fn owned_portfolios(
+    bus: Bus,
+    actor: Actor,
+    keys: Vec<Key>,
+) -> BoxFuture<'static, Result<(), FeedError>> {
+    Box::pin(async move {
+        let ctx = RequestContext::new().with_actor(Some(actor));
+        let checks = keys.iter().map(|key| {
+            let (bus, ctx) = (&bus, &ctx);
+            async move {
+                let portfolio_id = Uuid::parse_str(&key.route).unwrap_or_default();
+                (key, bus.request(ctx, &GetPortfolio { portfolio_id }).await)
+            }
+        });
+        for (key, answer) in join_all(checks).await {
+            match answer {
+                Ok(_) => {}
+                Err(err) if err.code() == ErrorCode::NotFound => {
+                    return Err(FeedError::new(
+                        ErrorCode::NotFound,
+                        format!("no portfolio {}", key.shown),
+                    ));
+                }
+                Err(err) => {
+                    return Err(FeedError::unavailable(
+                        Topic::Portfolio,
+                        "cannot check who owns a portfolio",
+                        err,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// A portfolio's own events: `evt.portfolio.<id>.*` and `evt.trade.<id>.executed` on
+/// `PORTFOLIO`, keyed by portfolio id, for its owner.
+pub(crate) const PORTFOLIO: TopicSpec = TopicSpec {
+    topic: Topic::Portfolio,
+    stream: PortfolioCreated::STREAM,
+    // Both subject trees of the stream (one filter subject on nats-server 2.9).
+    filter: || "evt.>".to_owned(),
+    key_of: |subject| {
+        let rest = subject
+            .strip_prefix("evt.portfolio.")
+            .or_else(|| subject.strip_prefix("evt.trade."))?;
+        rest.split('.').next()
+    },
+    parse_key: portfolio_key,
+    access: Access::SignedIn(owned_portfolios),
+    max_keys: 100,
+};
+
+/// A portfolio's valuations: `evt.valuation.<id>` on `VALUATIONS`, keyed by portfolio id,
+/// for its owner.
+pub(crate) const VALUATION: TopicSpec = TopicSpec {
+    topic: Topic::Valuation,
+    stream: PortfolioValued::STREAM,
+    filter: PortfolioValued::wildcard,
+    key_of: |subject| subject.strip_prefix("evt.valuation."),
+    parse_key: portfolio_key,
+    access: Access::SignedIn(owned_portfolios),
+    max_keys: 100,
+};
+
 /// The spec of `topic`.
 pub(crate) fn spec(topic: Topic) -> &'static TopicSpec {
     match topic {
         Topic::Prices => &PRICES,
+        Topic::Portfolio => &PORTFOLIO,
+        Topic::Valuation => &VALUATION,
     }
 }
 
@@ -188,5 +273,24 @@ mod tests {
         assert_eq!(key.shown, "BRK.B");
         assert!((PRICES.parse_key)("BRK_B").is_err());
         assert_eq!((PRICES.filter)(), "evt.price.*");
+    }
+
+    #[test]
+    fn portfolio_and_trade_subjects_carry_the_portfolio_id() {
+        let id = "0191d6a2-7b1c-7c3e-9a4f-1234567890ab";
+        assert_eq!(
+            (PORTFOLIO.key_of)(&format!("evt.portfolio.{id}.activity_recorded")),
+            Some(id)
+        );
+        assert_eq!(
+            (PORTFOLIO.key_of)(&format!("evt.trade.{id}.executed")),
+            Some(id)
+        );
+        assert_eq!((PORTFOLIO.key_of)(&format!("evt.valuation.{id}")), None);
+        assert_eq!((VALUATION.key_of)(&format!("evt.valuation.{id}")), Some(id));
+        let key = (PORTFOLIO.parse_key)(&id.to_uppercase()).unwrap();
+        assert_eq!(key.route, id);
+        assert!((PORTFOLIO.parse_key)("AAPL").is_err());
+        assert!(PORTFOLIO.is_private() && VALUATION.is_private() && !PRICES.is_private());
     }
 }

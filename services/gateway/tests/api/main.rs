@@ -17,5 +17,6 @@ mod stocks;
 mod tickers;
 mod ws;
 mod ws_auth;
+mod ws_portfolio;
 mod ws_resume;
 mod ws_scale;
