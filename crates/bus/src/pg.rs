@@ -59,6 +59,10 @@ pub async fn connect_and_migrate(
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        // sqlx pings every connection it hands out by default: one more round trip per
+        // transaction (a trade is seven). A connection that broke meanwhile (Postgres
+        // restarted) fails its next statement instead, and the pool drops it.
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .map_err(|source| PgError::Connect {

@@ -287,7 +287,14 @@ impl<S: Send + Sync + 'static> Served<S> {
                 }
             };
             if let Err(err) = request.respond_with_headers(response, headers).await {
-                tracing::warn!(error = %err, "could not send the reply");
+                // Most likely over the server's max_payload. The caller is told, rather than
+                // left to wait out its timeout.
+                tracing::error!(error = %err, "could not send the reply");
+                let failed = ServiceError::internal(format!("the reply could not be sent: {err}"));
+                let (response, headers) = error_response(&failed);
+                if let Err(err) = request.respond_with_headers(response, headers).await {
+                    tracing::warn!(error = %err, "could not send the error reply either");
+                }
             }
             drop(permit);
         }
