@@ -413,6 +413,36 @@ impl Event for PriceUpdated {
     }
 }
 
+/// Daily closes of a symbol were added or replaced (an import, a provider backfill).
+/// Subject `evt.price.<SYMBOL>.history_changed`, stream `PRICES`; whoever keeps closes in
+/// memory drops the symbol's on it. (`evt.price.*` — the ticks — does not match it.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
+pub struct PriceHistoryChanged {
+    pub event_id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub symbol: Ticker,
+    /// Rows written.
+    pub rows: u32,
+    #[serde(default)]
+    pub first_date: Option<NaiveDate>,
+    #[serde(default)]
+    pub last_date: Option<NaiveDate>,
+}
+
+impl Event for PriceHistoryChanged {
+    /// `{symbol}` is the ticker's [`Ticker::token`].
+    const SUBJECT_PATTERN: &'static str = "evt.price.{symbol}.history_changed";
+    const STREAM: &'static str = "PRICES";
+
+    fn subject(&self) -> String {
+        format!("evt.price.{}.history_changed", self.symbol.token())
+    }
+
+    fn event_id(&self) -> Uuid {
+        self.event_id
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,7 @@ pub fn all() -> BTreeMap<String, String> {
     request::<market::ImportPriceHistory>(&mut files);
     request::<market::EnsureSymbols>(&mut files);
     event::<market::PriceUpdated>(&mut files);
+    event::<market::PriceHistoryChanged>(&mut files);
     event_document::<market::Quote>(&mut files, "kv.quotes.{symbol}.json");
     request::<gateway::GetGatewayHealth>(&mut files);
     request::<identity::RegisterUser>(&mut files);

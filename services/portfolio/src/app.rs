@@ -119,12 +119,14 @@ impl Service for App {
         })
     }
 
-    /// Answers requests, publishes the outbox and follows user deletions until `shutdown`;
+    /// Answers requests, publishes the outbox, follows user deletions and market's history
+    /// announcements (for the closes it caches) until `shutdown`;
     /// then stops taking requests, lets those in flight finish and drains the outbox once
     /// more, so what they wrote is published before the process ends.
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let background = CancellationToken::new();
         let relay = tokio::spawn(self.relay.clone().run(background.clone()));
+        let history = tokio::spawn(self.state.market.clone().follow_history(background.clone()));
         let state = self.state.clone();
         let users = tokio::spawn(self.users.run(
             move |delivery| {
@@ -138,6 +140,9 @@ impl Service for App {
         background.cancel();
         relay.await.context("the outbox relay failed")?;
         users.await.context("the user-deletion consumer failed")?;
+        history
+            .await
+            .context("following price history announcements failed")?;
         if let Err(err) = self.relay.drain().await {
             tracing::warn!(error = %err, "could not drain the outbox at shutdown; the next start will");
         }

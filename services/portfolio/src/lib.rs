@@ -10,7 +10,8 @@
 //! request, and `portfolio.v1.holding.list` for other services — see `contracts::portfolio`.
 //! Publishes (through the outbox, stream `PORTFOLIO`): `evt.portfolio.<id>.created|updated|
 //! deleted|activity_recorded|activity_deleted` and `evt.trade.<portfolio_id>.executed`.
-//! Consumes: `evt.identity.user.<id>.deleted` (the user's portfolios go; their events stay).
+//! Consumes: `evt.identity.user.<id>.deleted` (the user's portfolios go; their events stay),
+//! and `evt.price.<SYMBOL>.history_changed` (the symbol's cached closes are dropped).
 //! Asks market: `market.v1.history.get` (daily closes), `market.v1.symbol.get|ensure`, and
 //! reads the KV bucket `quotes` for latest prices.
 //!

@@ -1,8 +1,10 @@
 //! `market.v1.history.get|import`: daily closes.
 
 use bus::RequestContext;
+use chrono::Utc;
 use contracts::market::{
     DailyClose, GetPriceHistory, HistoryData, HistoryImported, ImportPriceHistory, PriceHistory,
+    PriceHistoryChanged, Ticker,
 };
 
 use crate::{
@@ -16,7 +18,7 @@ use crate::{
 #[tracing::instrument(name = "market.history.get", skip_all, fields(symbol = %req.symbol))]
 pub async fn get(
     state: &AppState,
-    _ctx: RequestContext,
+    ctx: RequestContext,
     req: GetPriceHistory,
 ) -> Result<PriceHistory, MarketError> {
     let symbol = require(state, &req.symbol).await?;
@@ -30,6 +32,7 @@ pub async fn get(
         match provider.daily_closes(&req.symbol, false).await {
             Ok(fetched) if !fetched.is_empty() => {
                 store::daily_close::upsert(&mut conn, &req.symbol, &fetched).await?;
+                announce(state, &ctx, &req.symbol, &fetched).await;
                 closes = store::daily_close::range(&mut conn, &req.symbol, from, to).await?;
             }
             Ok(_) => {}
@@ -48,7 +51,7 @@ pub async fn get(
 #[tracing::instrument(name = "market.history.import", skip_all, fields(symbol = %req.symbol))]
 pub async fn import(
     state: &AppState,
-    _ctx: RequestContext,
+    ctx: RequestContext,
     req: ImportPriceHistory,
 ) -> Result<HistoryImported, MarketError> {
     // All rules run before anything is written: a bad row refuses the whole import.
@@ -65,10 +68,28 @@ pub async fn import(
     store::daily_close::upsert(&mut tx, &req.symbol, &closes).await?;
     tx.commit().await?;
     tracing::info!(rows = closes.len(), "price history imported");
+    announce(state, &ctx, &req.symbol, &closes).await;
     Ok(HistoryImported {
         symbol: req.symbol,
         rows: u32::try_from(closes.len()).unwrap_or(u32::MAX),
         first_date: closes.first().map(|c| c.date),
         last_date: closes.last().map(|c| c.date),
     })
+}
+
+/// Tells whoever keeps closes in memory that `symbol`'s changed. The
+/// closes are committed already, so a failed publish is logged, not answered: readers' caches
+/// also expire by themselves.
+async fn announce(state: &AppState, ctx: &RequestContext, symbol: &Ticker, closes: &[DailyClose]) {
+    let event = PriceHistoryChanged {
+        event_id: contracts::new_id(),
+        occurred_at: Utc::now(),
+        symbol: symbol.clone(),
+        rows: u32::try_from(closes.len()).unwrap_or(u32::MAX),
+        first_date: closes.iter().map(|c| c.date).min(),
+        last_date: closes.iter().map(|c| c.date).max(),
+    };
+    if let Err(err) = state.bus.publish_event(ctx, &event).await {
+        tracing::warn!(error = %err, "could not announce the changed price history");
+    }
 }

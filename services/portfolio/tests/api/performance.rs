@@ -69,3 +69,40 @@ async fn performance_values_holdings_at_markets_closes_over_each_range() {
     assert_eq!(series.points.last().unwrap().twr_index, dec!(1.3));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn closes_imported_after_a_valuation_are_used_by_the_next_one() {
+    let app = spawn_app().await;
+    let user = User::new();
+    let portfolio = app.portfolio(&user, "USD").await;
+    app.closes("AAPL", &[("2024-01-15", dec!(100))]).await;
+    app.record(
+        &user,
+        &portfolio,
+        vec![buy("2024-01-15", "AAPL", dec!(10), dec!(100))],
+    )
+    .await
+    .unwrap();
+    let request = GetPerformance {
+        portfolio_id: portfolio.id,
+        as_of: Some(day("2024-03-13")),
+        range: None,
+    };
+    let before = app.call(&user, request.clone()).await.unwrap();
+    assert_eq!(before.performance.current_value, dec!(1000));
+    // The closes are now held in memory; an import replaces them.
+    app.closes("AAPL", &[("2024-03-01", dec!(125))]).await;
+    testkit::wait_until(
+        std::time::Duration::from_secs(5),
+        "the valuation uses the imported close",
+        || {
+            let (app, user, request) = (&app, &user, request.clone());
+            async move {
+                let after = app.call(user, request).await.unwrap();
+                after.performance.current_value == dec!(1250)
+            }
+        },
+    )
+    .await;
+    app.stop().await;
+}
