@@ -1,7 +1,7 @@
 //! `portfolio.v1.activity.record|list|delete`, and the one way activities are written
 //! ([`record_all`]), which trades and imports use too.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bus::{RequestContext, outbox};
 use chrono::Utc;
@@ -9,8 +9,8 @@ use contracts::{
     market::{ManualSymbol, Ticker},
     new_id,
     portfolio::{
-        Activity, ActivityDeleted, ActivityPage, ActivityRecorded, ActivitySource, DeleteActivity,
-        DeletedActivity, ListActivities, NewActivity, Portfolio, RecordActivities,
+        Activity, ActivityDeleted, ActivityPage, ActivityRecorded, ActivitySource, ActivityType,
+        DeleteActivity, DeletedActivity, ListActivities, NewActivity, Portfolio, RecordActivities,
         RecordedActivities,
     },
 };
@@ -40,7 +40,7 @@ pub async fn record(
     let mut tx = state.db.begin().await?;
     let portfolio = owned(&mut tx, owner, req.portfolio_id, true).await?;
     let activities = checked(state, &portfolio, rows, ActivitySource::Manual)?;
-    record_all(state, &ctx, &mut tx, &portfolio, &activities).await?;
+    record_all(state, &ctx, &mut tx, &portfolio, &activities, Vec::new()).await?;
     tx.commit().await?;
     Ok(RecordedActivities {
         activities: activities
@@ -86,8 +86,23 @@ pub(crate) async fn record_all(
     conn: &mut PgConnection,
     portfolio: &Portfolio,
     activities: &[(Row, Activity)],
+    then: Vec<outbox::Outgoing>,
 ) -> Result<Vec<Ticker>, PortfolioError> {
-    let stored = store::activity::history(conn, portfolio.id).await?;
+    // Only a SELL can sell more than held: a BUY, DIVIDEND or FEE, at any date, never makes a
+    // later SELL oversell. So the stored history is read only when something is sold, and
+    // only the sold symbols' part of it (a portfolio's history grows without bound; a trade
+    // must not read all of it).
+    let sold: BTreeSet<String> = activities
+        .iter()
+        .filter(|(_, a)| a.kind == ActivityType::Sell)
+        .filter_map(|(_, a)| a.symbol.as_ref().map(ToString::to_string))
+        .collect();
+    let stored = if sold.is_empty() {
+        Vec::new()
+    } else {
+        let sold: Vec<String> = sold.into_iter().collect();
+        store::activity::history_of(conn, portfolio.id, &sold).await?
+    };
     let all = stored.iter().chain(activities.iter().map(|(_, a)| a));
     if let Err(err) = domain::activity::history(all) {
         let at = activities
@@ -119,15 +134,20 @@ pub(crate) async fn record_all(
     };
     let activities: Vec<Activity> = activities.iter().map(|(_, a)| a.clone()).collect();
     store::activity::insert_many(conn, &activities).await?;
-    for activity in activities {
-        let event = ActivityRecorded {
-            event_id: new_id(),
-            occurred_at: Utc::now(),
-            owner_id: portfolio.owner_id,
-            activity,
-        };
-        outbox::enqueue(conn, ctx, &event).await?;
-    }
+    let now = Utc::now();
+    let mut events = activities
+        .into_iter()
+        .map(|activity| {
+            outbox::Outgoing::of(&ActivityRecorded {
+                event_id: new_id(),
+                occurred_at: now,
+                owner_id: portfolio.owner_id,
+                activity,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    events.extend(then);
+    outbox::enqueue_all(conn, ctx, &events).await?;
     Ok(added)
 }
 

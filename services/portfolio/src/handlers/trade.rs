@@ -84,27 +84,28 @@ pub async fn execute(
         activity_id: activity.id,
         executed_at: now,
     };
-    record_all(
-        state,
-        &ctx,
-        &mut tx,
-        &portfolio,
-        &[(Row::Index(0), activity)],
-    )
-    .await?;
     if !store::trade::insert(&mut tx, &trade).await? {
         return Err(PortfolioError::Conflict(format!(
             "client_order_id {} was already used",
             trade.client_order_id
         )));
     }
-    let event = TradeExecuted {
+    let executed = outbox::Outgoing::of(&TradeExecuted {
         event_id: new_id(),
         occurred_at: now,
         owner_id: portfolio.owner_id,
         trade: trade.clone(),
-    };
-    outbox::enqueue(&mut tx, &ctx, &event).await?;
+    })?;
+    // The activity's event, then the trade's, in one statement.
+    record_all(
+        state,
+        &ctx,
+        &mut tx,
+        &portfolio,
+        &[(Row::Index(0), activity)],
+        vec![executed],
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(trade_id = %trade.id, side = trade.side.as_str(), "trade executed");
     Ok(trade)

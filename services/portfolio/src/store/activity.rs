@@ -146,6 +146,27 @@ pub async fn history(
     all(rows)
 }
 
+/// The activities of `symbols` in a portfolio, in the order they apply: what checking a
+/// SELL of those symbols needs.
+pub async fn history_of(
+    conn: &mut PgConnection,
+    portfolio_id: Uuid,
+    symbols: &[String],
+) -> Result<Vec<Activity>, PortfolioError> {
+    let rows = sqlx::query_as!(
+        ActivityRow,
+        r#"select activity_id, portfolio_id, kind, date, symbol, quantity, unit_price, fee,
+                  currency, note, source, created_at
+           from portfolio.activity where portfolio_id = $1 and symbol = any($2)
+           order by date, seq"#,
+        portfolio_id,
+        symbols,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    all(rows)
+}
+
 /// What [`list`] filters by.
 pub struct Filter<'a> {
     pub symbol: Option<&'a Ticker>,
