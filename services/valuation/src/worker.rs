@@ -479,35 +479,48 @@ impl Worker {
             return;
         }
         let ctx = RequestContext::new();
-        let ids: Vec<Uuid> = self.stale.iter().copied().collect();
+        let mut ids: Vec<Uuid> = self.stale.iter().copied().collect();
+        ids.sort_unstable();
         for chunk in ids.chunks(ListHoldings::MAX as usize) {
-            let request = ListHoldings {
-                portfolio_ids: Some(chunk.to_vec()),
-                after: None,
-                limit: Some(ListHoldings::MAX),
-            };
-            let page = match self.bus.request(&ctx, &request).await {
-                Ok(page) => page,
-                Err(err) => {
-                    tracing::warn!(error = %err, "cannot read changed holdings; trying again");
-                    self.schedule(RETRY);
-                    return;
+            // A reply may be cut short (its size is bounded): ask again for the ids after it.
+            let mut rest = chunk;
+            while !rest.is_empty() {
+                let request = ListHoldings {
+                    portfolio_ids: Some(rest.to_vec()),
+                    after: None,
+                    limit: Some(ListHoldings::MAX),
+                };
+                let page = match self.bus.request(&ctx, &request).await {
+                    Ok(page) => page,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "cannot read changed holdings; trying again");
+                        self.count();
+                        self.schedule(RETRY);
+                        return;
+                    }
+                };
+                let now = Utc::now();
+                let mut found = HashSet::new();
+                for holdings in page.portfolios {
+                    let id = holdings.portfolio_id;
+                    found.insert(id);
+                    self.index.put(holdings, now);
+                    self.marked.insert(id, ValuationCause::Activity);
                 }
-            };
-            let now = Utc::now();
-            let mut found = HashSet::new();
-            for holdings in page.portfolios {
-                let id = holdings.portfolio_id;
-                found.insert(id);
-                self.index.put(holdings, now);
-                self.marked.insert(id, ValuationCause::Activity);
-            }
-            for id in chunk {
-                self.stale.remove(id);
-                if !found.contains(id) {
-                    self.index.remove(*id);
-                    self.marked.remove(id);
+                let answered = match page.next_after {
+                    // At least one, so a reply against the contract cannot loop forever.
+                    Some(last) => rest.partition_point(|id| *id <= last).max(1),
+                    None => rest.len(),
+                };
+                for id in &rest[..answered] {
+                    self.stale.remove(id);
+                    if !found.contains(id) {
+                        // Not there any more: deleted.
+                        self.index.remove(*id);
+                        self.marked.remove(id);
+                    }
                 }
+                rest = &rest[answered..];
             }
         }
         self.count();

@@ -484,7 +484,10 @@ pub struct PortfolioHoldings {
 
 /// `portfolio.v1.holding.list`: for services, not users (the gateway has no route to it, and a
 /// request acting for a user is refused): the holdings of the given portfolios, or of every
-/// portfolio in id order after `after`. A portfolio that does not exist is left out.
+/// portfolio in id order after `after`. A portfolio that does not exist is left out. A reply
+/// carries at most [`ListHoldings::REPLY_BUDGET`] bytes of holdings (NATS messages are bounded):
+/// when it is cut short, `next_after` is the last portfolio it holds — also for a list of ids,
+/// whose rest is then asked for again.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListHoldings {
@@ -498,12 +501,16 @@ pub struct ListHoldings {
 
 impl ListHoldings {
     pub const MAX: u32 = 1000;
+    /// Bytes of holdings one reply carries at most, well below NATS' default 1 MB.
+    pub const REPLY_BUDGET: usize = 512 * 1024;
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, ToSchema)]
 pub struct HoldingsPage {
+    /// In id order.
     pub portfolios: Vec<PortfolioHoldings>,
-    /// Where the next page starts; None after the last.
+    /// Where the next page starts; None after the last (or when every id asked for is
+    /// answered).
     pub next_after: Option<Uuid>,
 }
 

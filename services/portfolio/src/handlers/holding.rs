@@ -56,34 +56,43 @@ pub async fn list(
             .push(activity);
     }
     let today = state.clock.now().date_naive();
-    let next_after = (req.portfolio_ids.is_none() && portfolios.len() == limit as usize)
-        .then(|| ids.last().copied())
-        .flatten();
-    let portfolios = portfolios
-        .into_iter()
-        .map(|portfolio| {
-            let activities = histories.remove(&portfolio.id).unwrap_or_default();
-            let history = domain::activity::history(&activities).map_err(|err| {
-                PortfolioError::Corrupt(format!("a stored history does not hold: {err}"))
-            })?;
-            // Without prices, positions are valued at their last trade price.
-            let holdings = ledger::positions(&history, &PriceBook::new(), today)
-                .into_iter()
-                .map(|position| Holding {
-                    symbol: position.symbol,
-                    quantity: position.quantity,
-                    investment: position.investment,
-                    last_trade_price: position.market_price,
-                })
-                .collect();
-            Ok(PortfolioHoldings {
-                portfolio_id: portfolio.id,
-                owner_id: portfolio.owner_id,
-                base_currency: portfolio.base_currency,
-                holdings,
+    let full_page = req.portfolio_ids.is_none() && portfolios.len() == limit as usize;
+    let mut next_after = if full_page { ids.last().copied() } else { None };
+    let mut page = Vec::with_capacity(portfolios.len());
+    let mut size = 0;
+    for portfolio in portfolios {
+        let activities = histories.remove(&portfolio.id).unwrap_or_default();
+        let history = domain::activity::history(&activities).map_err(|err| {
+            PortfolioError::Corrupt(format!("a stored history does not hold: {err}"))
+        })?;
+        // Without prices, positions are valued at their last trade price.
+        let holdings = ledger::positions(&history, &PriceBook::new(), today)
+            .into_iter()
+            .map(|position| Holding {
+                symbol: position.symbol,
+                quantity: position.quantity,
+                investment: position.investment,
+                last_trade_price: position.market_price,
             })
-        })
-        .collect::<Result<_, PortfolioError>>()?;
+            .collect();
+        let holdings = PortfolioHoldings {
+            portfolio_id: portfolio.id,
+            owner_id: portfolio.owner_id,
+            base_currency: portfolio.base_currency,
+            holdings,
+        };
+        let encoded = serde_json::to_vec(&holdings)
+            .map_err(|err| PortfolioError::Corrupt(format!("holdings do not encode: {err}")))?
+            .len();
+        if !page.is_empty() && size + encoded > ListHoldings::REPLY_BUDGET {
+            // The rest comes in the next page: ids are in order, so it starts after the last.
+            next_after = page.last().map(|p: &PortfolioHoldings| p.portfolio_id);
+            break;
+        }
+        size += encoded;
+        page.push(holdings);
+    }
+    let portfolios = page;
     Ok(HoldingsPage {
         portfolios,
         next_after,
