@@ -9,15 +9,18 @@
 //! - (e) `POST /api/v1/auth/login` (bounded by argon2id, reported as logins/s);
 //!
 //! each at concurrency 1 (latency) and 64 (throughput), then the idle RSS of `bourse dev`, then
-//! 10,000 live WebSockets on one `bourse dev` with every symbol ticking, and prints a table with
-//! ratios to (a) and the targets' verdicts (see [`report`] for why ratios).
+//! 10,000 live WebSockets on one `bourse dev` with every symbol ticking (the `edge` suite); then
+//! durable trades, the performance of a 10-year portfolio and a full revaluation (the
+//! `portfolio` suite, [`portfolio`]); and prints a table with ratios to (a) and the targets'
+//! verdicts (see [`report`] for why ratios).
 //!
 //! Modules:
 //! - [`stack`]: the scratch prefix and database, the market service, the gateway, the clients;
 //! - [`load`]: the closed-loop load generator;
 //! - [`report`]: table, ratios and targets;
 //! - [`rss`]: `bourse dev` started, measured idle, stopped;
-//! - [`sockets`]: the WebSocket load generator and its checks.
+//! - [`sockets`]: the WebSocket load generator and its checks;
+//! - [`portfolio`]: trades, performance and revaluation, with their own stack.
 //!
 //! `just bench` builds `bourse` and runs this in release mode. Logs are quiet (`warn`) so that
 //! logging costs no more than in a deployment that filters at info; `RUST_LOG` overrides.
@@ -28,6 +31,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod http;
 mod load;
+mod portfolio;
 mod report;
 mod rss;
 mod sockets;
@@ -40,6 +44,7 @@ use clap::Parser;
 
 use crate::{
     load::LoadSpec,
+    portfolio::{PortfolioOutcome, PortfolioPlan},
     report::{Measurement, Report, Scenario},
     rss::{RssOutcome, RssPlan},
     sockets::{SocketPlan, SocketsOutcome},
@@ -49,10 +54,24 @@ use crate::{
 /// The concurrencies measured: one request at a time (latency), and a crowd (throughput).
 const CONCURRENCIES: [usize; 2] = [1, stack::HTTP_POOL];
 
-/// Benchmarks raw NATS, market over NATS and the gateway over HTTP, and the idle RSS of `bourse dev`.
+/// A group of scenarios with a stack of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Suite {
+    /// Requests (a)–(e), the idle RSS of `bourse dev`, live WebSockets.
+    Edge,
+    /// Durable trades, the performance of a 10-year portfolio, a full revaluation.
+    Portfolio,
+}
+
+/// Benchmarks raw NATS, market over NATS and the gateway over HTTP, the idle RSS of `bourse
+/// dev`, live WebSockets, and the portfolio service and valuation worker.
 #[derive(Debug, Parser)]
 #[command(name = "bench", version)]
 struct Args {
+    /// Only these suites (comma-separated); all by default.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    suite: Vec<Suite>,
+
     /// Measurement window of each scenario at each concurrency (e.g. `5s`, `500ms`).
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     duration: Duration,
@@ -98,6 +117,30 @@ struct Args {
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     ws_ticking: Duration,
 
+    /// Only these scenarios of the portfolio suite (comma-separated); all by default.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    portfolio_only: Vec<portfolio::PortfolioScenario>,
+
+    /// Activities of the performance scenario's portfolio.
+    #[arg(long, default_value_t = 10_000)]
+    activities: usize,
+
+    /// Years those activities span (with a daily close of each symbol on every day).
+    #[arg(long, default_value_t = 10)]
+    years: u32,
+
+    /// Portfolios of the revaluation scenario.
+    #[arg(long, default_value_t = 10_000)]
+    portfolios: usize,
+
+    /// Positions of each of those portfolios.
+    #[arg(long, default_value_t = 20)]
+    positions: usize,
+
+    /// Symbols those positions are spread over, each ticking once in the measured tick.
+    #[arg(long, default_value_t = 500)]
+    valuation_symbols: usize,
+
     /// Print the results as JSON too, after the table.
     #[arg(long)]
     json: bool,
@@ -135,14 +178,51 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         }
     };
     scratch.cleanup().await;
-    let (measurements, rss, sockets) = outcome?;
-    print_report(args, measurements, rss, &sockets)
+    let (edge, portfolio) = outcome?;
+    print_report(args, edge, &portfolio)
+}
+
+/// What the edge suite measured.
+struct Edge {
+    measurements: Vec<Measurement>,
+    rss: RssOutcome,
+    sockets: SocketsOutcome,
+}
+
+impl Args {
+    fn runs(&self, suite: Suite) -> bool {
+        self.suite.is_empty() || self.suite.contains(&suite)
+    }
 }
 
 async fn measure_all(
     args: &Args,
     scratch: &mut Scratch,
-) -> anyhow::Result<(Vec<Measurement>, RssOutcome, SocketsOutcome)> {
+) -> anyhow::Result<(Option<Edge>, PortfolioOutcome)> {
+    let edge = if args.runs(Suite::Edge) {
+        Some(measure_edge(args, scratch).await?)
+    } else {
+        None
+    };
+    let portfolio = if args.runs(Suite::Portfolio) {
+        let plan = PortfolioPlan {
+            scenarios: args.portfolio_only.clone(),
+            warmup: args.warmup,
+            duration: args.duration,
+            activities: args.activities,
+            years: args.years,
+            portfolios: args.portfolios,
+            positions: args.positions,
+            symbols: args.valuation_symbols,
+        };
+        portfolio::measure(scratch, &plan).await
+    } else {
+        PortfolioOutcome::Skipped
+    };
+    Ok((edge, portfolio))
+}
+
+async fn measure_edge(args: &Args, scratch: &mut Scratch) -> anyhow::Result<Edge> {
     eprintln!(
         "starting the stack (prefix {}, database {})",
         scratch.prefix,
@@ -184,7 +264,11 @@ async fn measure_all(
         };
         sockets::measure(&plan).await
     };
-    Ok((measurements, rss, sockets))
+    Ok(Edge {
+        measurements,
+        rss,
+        sockets,
+    })
 }
 
 /// Every scenario at every concurrency. Scenarios alternate within a concurrency so that a
@@ -226,18 +310,33 @@ async fn measure_scenarios(args: &Args, stack: &Stack) -> anyhow::Result<Vec<Mea
 
 fn print_report(
     args: &Args,
-    measurements: Vec<Measurement>,
-    rss: RssOutcome,
-    sockets: &SocketsOutcome,
+    edge: Option<Edge>,
+    portfolio: &PortfolioOutcome,
 ) -> anyhow::Result<()> {
+    let Edge {
+        measurements,
+        rss,
+        sockets,
+    } = edge.unwrap_or(Edge {
+        measurements: Vec::new(),
+        rss: RssOutcome::Skipped,
+        sockets: SocketsOutcome::Skipped,
+    });
+    let sockets = &sockets;
     let rows = report::rows(&measurements);
-    let mut targets = report::evaluate(&measurements);
-    targets.push(report::rss_target(&rss));
-    targets.extend(report::socket_targets(sockets));
+    let mut targets = Vec::new();
+    if args.runs(Suite::Edge) {
+        targets = report::evaluate(&measurements);
+        targets.push(report::rss_target(&rss));
+        targets.extend(report::socket_targets(sockets));
+    }
+    targets.extend(portfolio::targets(portfolio));
     let command = report::reproduce_command(&std::env::args().skip(1).collect::<Vec<_>>());
     println!();
-    print!("{}", report::render_table(&rows));
-    println!();
+    if !rows.is_empty() {
+        print!("{}", report::render_table(&rows));
+        println!();
+    }
     print!("{}", report::render_targets(&targets));
     if let RssOutcome::Measured { binary, idle_s, .. } = &rss {
         println!("      (RSS of `{binary} dev`, {idle_s} s after /health answered)");
@@ -264,6 +363,7 @@ fn print_report(
             targets,
             rss,
             sockets: sockets.clone(),
+            portfolio: portfolio.clone(),
         };
         println!("{}", serde_json::to_string_pretty(&report)?);
     }

@@ -164,7 +164,7 @@ pub(crate) enum Verdict {
 }
 
 impl Verdict {
-    fn from_bool(pass: bool) -> Self {
+    pub(crate) fn from_bool(pass: bool) -> Self {
         if pass { Self::Pass } else { Self::Miss }
     }
 
@@ -474,6 +474,7 @@ pub(crate) struct Report {
     pub(crate) targets: Vec<Target>,
     pub(crate) rss: RssOutcome,
     pub(crate) sockets: SocketsOutcome,
+    pub(crate) portfolio: crate::portfolio::PortfolioOutcome,
 }
 
 #[cfg(test)]

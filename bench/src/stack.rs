@@ -212,7 +212,7 @@ impl Stack {
 
 /// One tick of the simulated feed (seeded), so that `quotes` holds AAPL; returns its stored
 /// JSON, the reply payload of the echo responder (a quote-sized answer).
-async fn seed_quote(state: &market::AppState) -> anyhow::Result<Bytes> {
+pub(crate) async fn seed_quote(state: &market::AppState) -> anyhow::Result<Bytes> {
     let mut feed =
         market::feed::simulated::SimulatedFeed::new(state.clone(), Duration::from_secs(5), Some(1));
     let published = feed
@@ -265,7 +265,7 @@ async fn echo_responder(
 }
 
 /// A random HS256 key for this run, shared by identity (signing) and the gateway (verifying).
-fn token_config() -> anyhow::Result<auth::TokenConfig> {
+pub(crate) fn token_config() -> anyhow::Result<auth::TokenConfig> {
     let secret = auth::RefreshToken::generate().context("cannot make a JWT secret")?;
     Ok(auth::TokenConfig::hs256(secret.into_string()))
 }
@@ -273,9 +273,17 @@ fn token_config() -> anyhow::Result<auth::TokenConfig> {
 /// An access token as identity would issue it, for an account that need not exist: (d) reads a
 /// public route, where the gateway verifies the token and acts for its user.
 fn mint_token(config: &auth::TokenConfig) -> anyhow::Result<String> {
+    mint_token_for(config, uuid::Uuid::now_v7())
+}
+
+/// An access token for `user`, as identity would issue it.
+pub(crate) fn mint_token_for(
+    config: &auth::TokenConfig,
+    user: uuid::Uuid,
+) -> anyhow::Result<String> {
     let keys = auth::TokenKeys::signing(config)?;
     let claims = keys.claims(
-        uuid::Uuid::now_v7(),
+        user,
         vec![Role::User],
         Duration::from_secs(3600),
         chrono::Utc::now(),
@@ -300,7 +308,7 @@ async fn seed_account(pool: &sqlx::PgPool) -> anyhow::Result<serde_json::Value> 
 /// The gateway as deployed, on a free loopback port. The rate limits stay on (their cost is part
 /// of a request's) but far above what 64 closed-loop workers on one address send, or (c) would
 /// measure 429s. The token key is this run's own, shared with identity.
-fn gateway_config(token: auth::TokenConfig) -> anyhow::Result<gateway::Config> {
+pub(crate) fn gateway_config(token: auth::TokenConfig) -> anyhow::Result<gateway::Config> {
     Ok(gateway::Config {
         http_addr: "127.0.0.1:0".parse()?,
         token,
