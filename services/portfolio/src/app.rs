@@ -14,7 +14,12 @@ use contracts::{Event, identity::UserDeleted, market::Quotes, portfolio::Portfol
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::{config::Config, handlers, market::Market};
+use crate::{
+    config::Config,
+    desk::{self, Desk},
+    handlers,
+    market::Market,
+};
 
 /// The durable consumer of user deletions.
 const USERS_DURABLE: &str = "portfolio-user-deleted";
@@ -27,6 +32,8 @@ pub struct AppState {
     /// Today, for dates of trades and the checks of activity dates.
     pub clock: Clock,
     pub config: Config,
+    /// Where trades at market are executed, in batches.
+    pub desk: Desk,
 }
 
 impl AppState {
@@ -41,6 +48,10 @@ impl AppState {
 /// A started portfolio service.
 pub struct App {
     service: RunningService,
+    /// The trade desk runs from the build on (trades are answered as soon as the endpoints
+    /// are); it stops after the service, or when the app is dropped unrun.
+    desk: tokio::task::JoinHandle<()>,
+    desk_stop: tokio_util::sync::DropGuard,
     relay: Relay,
     users: DurableConsumer<UserDeleted>,
     state: Arc<AppState>,
@@ -77,12 +88,14 @@ impl Service for App {
             .await
             .context("the KV bucket `quotes` is missing; provision the streams")?;
         let db = deps.db()?;
+        let (desk, orders) = Desk::new();
         let state = Arc::new(AppState {
             db: db.clone(),
             bus: deps.bus.clone(),
             market: Market::new(deps.bus.clone(), quotes),
             clock: deps.clock.clone(),
             config,
+            desk,
         });
         let users = DurableConsumer::bind(
             &deps.bus,
@@ -111,8 +124,12 @@ impl Service for App {
             .endpoint(handlers::holding::list)
             .start()
             .await?;
+        let desk_stop = CancellationToken::new();
+        let desk = tokio::spawn(desk::run(state.clone(), orders, desk_stop.clone()));
         Ok(Self {
             service,
+            desk,
+            desk_stop: desk_stop.drop_guard(),
             relay: Relay::new(db, deps.bus),
             users,
             state,
@@ -138,6 +155,9 @@ impl Service for App {
         shutdown.cancelled().await;
         self.service.stop(Duration::from_secs(5)).await;
         background.cancel();
+        // The desk stops after the service: requests in flight got their trades.
+        drop(self.desk_stop);
+        self.desk.await.context("the trade desk failed")?;
         relay.await.context("the outbox relay failed")?;
         users.await.context("the user-deletion consumer failed")?;
         history

@@ -42,6 +42,10 @@ pub enum PortfolioError {
     Db(#[from] sqlx::Error),
     #[error("outbox: {0}")]
     Outbox(#[from] OutboxError),
+    /// A trade's batch could not be written (the database failed): nothing of it was
+    /// executed, and the order may be sent again.
+    #[error("the trade was not executed ({0}); send it again")]
+    NotExecuted(String),
     /// Stored data the code cannot read: the schema and the code disagree.
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
@@ -145,6 +149,10 @@ impl From<PortfolioError> for ServiceError {
             PortfolioError::Market(bus) => ServiceError::from(bus),
             PortfolioError::Db(db) => ServiceError::from(db),
             PortfolioError::Outbox(OutboxError::Db(db)) => ServiceError::from(db),
+            PortfolioError::NotExecuted(ref cause) => {
+                tracing::warn!(error = %cause, "a trade was not executed");
+                ServiceError::unavailable("the trade was not executed; send it again", err)
+            }
             PortfolioError::Outbox(_) | PortfolioError::Corrupt(_) => ServiceError::internal(err),
         }
     }

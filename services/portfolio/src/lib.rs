@@ -23,6 +23,7 @@
 //! - [`app`]: [`App`], the service as the kit starts it; runs the outbox relay and the
 //!   user-deletion consumer.
 //! - [`handlers`]: one file per resource.
+//! - [`desk`]: trades at market, executed in batches (one transaction each).
 //! - [`store`]: sqlx queries, one file per table.
 //! - [`domain`]: pure rules: activities to the ledger's, Ghostfolio's CSV and JSON formats.
 //! - [`market`]: prices and symbols from the market service.
@@ -30,6 +31,7 @@
 
 pub mod app;
 pub mod config;
+pub mod desk;
 pub mod domain;
 pub mod error;
 pub mod handlers;

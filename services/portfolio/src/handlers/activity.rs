@@ -40,7 +40,7 @@ pub async fn record(
     let mut tx = state.db.begin().await?;
     let portfolio = owned(&mut tx, owner, req.portfolio_id, true).await?;
     let activities = checked(state, &portfolio, rows, ActivitySource::Manual)?;
-    record_all(state, &ctx, &mut tx, &portfolio, &activities, Vec::new()).await?;
+    record_all(state, &ctx, &mut tx, &portfolio, &activities).await?;
     tx.commit().await?;
     Ok(RecordedActivities {
         activities: activities
@@ -86,7 +86,6 @@ pub(crate) async fn record_all(
     conn: &mut PgConnection,
     portfolio: &Portfolio,
     activities: &[(Row, Activity)],
-    then: Vec<outbox::Outgoing>,
 ) -> Result<Vec<Ticker>, PortfolioError> {
     // Only a SELL can sell more than held: a BUY, DIVIDEND or FEE, at any date, never makes a
     // later SELL oversell. So the stored history is read only when something is sold, and
@@ -135,7 +134,7 @@ pub(crate) async fn record_all(
     let activities: Vec<Activity> = activities.iter().map(|(_, a)| a.clone()).collect();
     store::activity::insert_many(conn, &activities).await?;
     let now = Utc::now();
-    let mut events = activities
+    let events = activities
         .into_iter()
         .map(|activity| {
             outbox::Outgoing::of(&ActivityRecorded {
@@ -146,7 +145,6 @@ pub(crate) async fn record_all(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    events.extend(then);
     outbox::enqueue_all(conn, ctx, &events).await?;
     Ok(added)
 }

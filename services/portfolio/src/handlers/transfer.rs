@@ -48,8 +48,7 @@ pub async fn import(
         FileFormat::Json => ghostfolio::from_json(&req.content, &portfolio.base_currency)?,
     };
     let activities = checked(state, &portfolio, rows, ActivitySource::Import)?;
-    let symbols_added =
-        record_all(state, &ctx, &mut tx, &portfolio, &activities, Vec::new()).await?;
+    let symbols_added = record_all(state, &ctx, &mut tx, &portfolio, &activities).await?;
     tx.commit().await?;
     tracing::info!(imported = activities.len(), "activities imported");
     Ok(ImportedActivities {

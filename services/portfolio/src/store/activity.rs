@@ -167,6 +167,27 @@ pub async fn history_of(
     all(rows)
 }
 
+/// The activities of any of `symbols` in any of `portfolios`, in the order they apply per
+/// portfolio: what checking a batch of SELLs needs.
+pub async fn history_of_many(
+    conn: &mut PgConnection,
+    portfolios: &[Uuid],
+    symbols: &[String],
+) -> Result<Vec<Activity>, PortfolioError> {
+    let rows = sqlx::query_as!(
+        ActivityRow,
+        r#"select activity_id, portfolio_id, kind, date, symbol, quantity, unit_price, fee,
+                  currency, note, source, created_at
+           from portfolio.activity where portfolio_id = any($1) and symbol = any($2)
+           order by portfolio_id, date, seq"#,
+        portfolios,
+        symbols,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    all(rows)
+}
+
 /// What [`list`] filters by.
 pub struct Filter<'a> {
     pub symbol: Option<&'a Ticker>,

@@ -101,6 +101,24 @@ pub async fn list(
     Ok((all(rows)?, u64::try_from(total).unwrap_or(0)))
 }
 
+/// The portfolios `ids`, whoever owns them, locked for this transaction: in id order, so
+/// that writers locking several never wait on each other in a cycle.
+pub async fn lock_many(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<Vec<Portfolio>, PortfolioError> {
+    let rows = sqlx::query_as!(
+        PortfolioRow,
+        r#"select portfolio_id, owner_id, name, description, base_currency, created_at, updated_at
+           from portfolio.portfolio where portfolio_id = any($1)
+           order by portfolio_id for update"#,
+        ids,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    all(rows)
+}
+
 /// `id` when `owner_id` owns it; with `lock`, the row stays locked until the transaction ends,
 /// so changes to one portfolio's history happen one at a time.
 pub async fn get(

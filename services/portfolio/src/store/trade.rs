@@ -13,9 +13,6 @@ use uuid::Uuid;
 use super::parse;
 use crate::error::PortfolioError;
 
-/// The unique constraint a retried order meets.
-pub const CLIENT_ORDER_ID_KEY: &str = "trade_client_order_id_key";
-
 struct TradeRow {
     trade_id: Uuid,
     portfolio_id: Uuid,
@@ -50,49 +47,64 @@ impl TradeRow {
     }
 }
 
-/// Inserts `trade`; `Ok(false)` when its client order id is taken (a concurrent retry won).
-pub async fn insert(conn: &mut PgConnection, trade: &Trade) -> Result<bool, PortfolioError> {
+/// Inserts `trades` in one statement; answers how many were written (fewer when a client
+/// order id was taken).
+pub async fn insert_many(conn: &mut PgConnection, trades: &[Trade]) -> Result<u64, PortfolioError> {
+    let ids: Vec<Uuid> = trades.iter().map(|t| t.id).collect();
+    let portfolios: Vec<Uuid> = trades.iter().map(|t| t.portfolio_id).collect();
+    let client_order_ids: Vec<&str> = trades.iter().map(|t| t.client_order_id.as_str()).collect();
+    let sides: Vec<&str> = trades.iter().map(|t| t.side.as_str()).collect();
+    let symbols: Vec<&str> = trades.iter().map(|t| t.symbol.as_str()).collect();
+    let quantities: Vec<Decimal> = trades.iter().map(|t| t.quantity).collect();
+    let prices: Vec<Decimal> = trades.iter().map(|t| t.price).collect();
+    let limits: Vec<Option<Decimal>> = trades.iter().map(|t| t.limit_price).collect();
+    let currencies: Vec<&str> = trades.iter().map(|t| t.currency.as_str()).collect();
+    let activities: Vec<Uuid> = trades.iter().map(|t| t.activity_id).collect();
+    let executed: Vec<DateTime<Utc>> = trades.iter().map(|t| t.executed_at).collect();
     let inserted = sqlx::query!(
         r#"insert into portfolio.trade
                (trade_id, portfolio_id, client_order_id, side, symbol, quantity, price,
                 limit_price, currency, activity_id, executed_at)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                $6::numeric[], $7::numeric[], $8::numeric[], $9::text[], $10::uuid[],
+                $11::timestamptz[])
            on conflict on constraint trade_client_order_id_key do nothing"#,
-        trade.id,
-        trade.portfolio_id,
-        trade.client_order_id.as_str(),
-        trade.side.as_str(),
-        trade.symbol.as_str(),
-        trade.quantity,
-        trade.price,
-        trade.limit_price,
-        trade.currency.as_str(),
-        trade.activity_id,
-        trade.executed_at,
+        &ids,
+        &portfolios,
+        &client_order_ids as &[&str],
+        &sides as &[&str],
+        &symbols as &[&str],
+        &quantities,
+        &prices,
+        &limits as &[Option<Decimal>],
+        &currencies as &[&str],
+        &activities,
+        &executed,
     )
     .execute(&mut *conn)
     .await?;
-    Ok(inserted.rows_affected() == 1)
+    Ok(inserted.rows_affected())
 }
 
-/// The trade a client order id already executed.
-pub async fn by_client_order_id(
+/// The trades already executed for any of the `(portfolio, client order id)` pairs.
+pub async fn by_client_order_ids(
     conn: &mut PgConnection,
-    portfolio_id: Uuid,
-    client_order_id: &ClientOrderId,
-) -> Result<Option<Trade>, PortfolioError> {
-    sqlx::query_as!(
+    portfolios: &[Uuid],
+    client_order_ids: &[&str],
+) -> Result<Vec<Trade>, PortfolioError> {
+    let rows = sqlx::query_as!(
         TradeRow,
-        r#"select trade_id, portfolio_id, client_order_id, side, symbol, quantity, price,
-                  limit_price, currency, activity_id, executed_at
-           from portfolio.trade where portfolio_id = $1 and client_order_id = $2"#,
-        portfolio_id,
-        client_order_id.as_str(),
+        r#"select t.trade_id, t.portfolio_id, t.client_order_id, t.side, t.symbol, t.quantity,
+                  t.price, t.limit_price, t.currency, t.activity_id, t.executed_at
+           from portfolio.trade t
+           join unnest($1::uuid[], $2::text[]) as k(portfolio_id, client_order_id)
+             on t.portfolio_id = k.portfolio_id and t.client_order_id = k.client_order_id"#,
+        portfolios,
+        client_order_ids as &[&str],
     )
-    .fetch_optional(&mut *conn)
-    .await?
-    .map(TradeRow::into_trade)
-    .transpose()
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(TradeRow::into_trade).collect()
 }
 
 /// A page of a portfolio's trades, newest first, and how many there are.

@@ -181,3 +181,73 @@ async fn execute_trade_replies_the_first_result_to_a_retry_and_conflict_when_cli
     assert_eq!(positions.positions[0].quantity, dec!(3), "executed once");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_orders_are_decided_one_by_one_even_in_one_batch() {
+    let app = spawn_app().await;
+    let (alice, bob) = (User::new(), User::new());
+    let mine = app.portfolio(&alice, "USD").await;
+    let theirs = app.portfolio(&bob, "USD").await;
+    app.quote("AAPL", dec!(10), "USD").await;
+    let order = |portfolio: &contracts::portfolio::Portfolio, side, quantity, id: Option<&str>| {
+        ExecuteTrade {
+            portfolio_id: portfolio.id,
+            side,
+            symbol: ticker("AAPL"),
+            quantity,
+            limit_price: None,
+            client_order_id: id.map(|id| ClientOrderId::parse(id).unwrap()),
+        }
+    };
+    // Sent at once, so the desk takes many of them together: 10 buys of 1, 15 sells of 1
+    // (at most 12 can execute, whatever the order), the same buy of 2 five times, and an order
+    // on another user's portfolio.
+    let mut calls = Vec::new();
+    for _ in 0..10 {
+        calls.push((alice.clone(), order(&mine, TradeSide::Buy, dec!(1), None)));
+    }
+    for _ in 0..15 {
+        calls.push((alice.clone(), order(&mine, TradeSide::Sell, dec!(1), None)));
+    }
+    for _ in 0..5 {
+        calls.push((
+            alice.clone(),
+            order(&mine, TradeSide::Buy, dec!(2), Some("once")),
+        ));
+    }
+    calls.push((alice.clone(), order(&theirs, TradeSide::Buy, dec!(1), None)));
+    let answers =
+        futures::future::join_all(calls.iter().map(|(user, o)| app.call(user, o.clone()))).await;
+    let buys = answers[..10].iter().filter(|a| a.is_ok()).count();
+    assert_eq!(buys, 10);
+    let sold = answers[10..25].iter().filter(|a| a.is_ok()).count();
+    assert!(sold <= 12, "{sold} sells of 1 executed");
+    for refused in answers[10..25].iter().filter_map(|a| a.as_ref().err()) {
+        assert_eq!(refused.code(), ErrorCode::ValidationFailed, "{refused}");
+    }
+    let once: Vec<&contracts::portfolio::Trade> = answers[25..30]
+        .iter()
+        .map(|a| a.as_ref().unwrap())
+        .collect();
+    assert!(
+        once.iter().all(|t| t.id == once[0].id),
+        "one execution of `once`"
+    );
+    assert_eq!(
+        answers[30].as_ref().unwrap_err().code(),
+        ErrorCode::NotFound
+    );
+    // What is held is exactly what the executed orders say.
+    let positions = app
+        .call(
+            &alice,
+            ListPositions {
+                portfolio_id: mine.id,
+            },
+        )
+        .await
+        .unwrap();
+    let held: Decimal = positions.positions.iter().map(|p| p.quantity).sum();
+    assert_eq!(held, Decimal::from(12 - sold as i64));
+    app.stop().await;
+}
