@@ -11,7 +11,7 @@ use ledger::{History, PriceBook};
 use uuid::Uuid;
 
 use super::{owned, owner};
-use crate::{app::AppState, domain, error::PortfolioError, store};
+use crate::{app::AppState, error::PortfolioError, store};
 
 /// A portfolio of the caller with its history and the prices to value it.
 async fn valued(
@@ -23,10 +23,10 @@ async fn valued(
     let (portfolio, activities) = {
         let mut conn = state.db.acquire().await?;
         let portfolio = owned(&mut conn, owner, portfolio_id, false).await?;
-        let activities = store::activity::history(&mut conn, portfolio.id).await?;
+        let activities = store::activity::ledger_history(&mut conn, portfolio.id).await?;
         (portfolio, activities)
     };
-    let history = domain::activity::history(&activities)
+    let history = History::new(activities)
         .map_err(|err| PortfolioError::Corrupt(format!("a stored history does not hold: {err}")))?;
     let prices = state
         .market
