@@ -63,6 +63,8 @@ pub struct Outgoing {
     event_id: Uuid,
     subject: String,
     payload: serde_json::Value,
+    /// The headers of the request that caused it, when not those given to [`enqueue_all`].
+    headers: Option<serde_json::Value>,
 }
 
 impl Outgoing {
@@ -71,8 +73,26 @@ impl Outgoing {
             event_id: event.event_id(),
             subject: event.subject(),
             payload: serde_json::to_value(event)?,
+            headers: None,
         })
     }
+
+    /// Published with `ctx`'s headers (correlation id, trace, user) rather than those of the
+    /// [`enqueue_all`] call: for events of several requests written together.
+    pub fn caused_by(mut self, ctx: &RequestContext) -> Result<Self, OutboxError> {
+        self.headers = Some(headers_of(ctx)?);
+        Ok(self)
+    }
+}
+
+/// `ctx`'s headers as the outbox stores them.
+fn headers_of(ctx: &RequestContext) -> Result<serde_json::Value, OutboxError> {
+    let headers: HashMap<String, String> = ctx
+        .to_headers()
+        .iter()
+        .filter_map(|(name, values)| Some((name.to_string(), values.first()?.to_string())))
+        .collect();
+    Ok(serde_json::to_value(headers)?)
 }
 
 /// Writes `events` to the outbox inside the caller's transaction, in their order, with one
@@ -85,24 +105,23 @@ pub async fn enqueue_all(
     if events.is_empty() {
         return Ok(());
     }
-    let headers: HashMap<String, String> = ctx
-        .to_headers()
-        .iter()
-        .filter_map(|(name, values)| Some((name.to_string(), values.first()?.to_string())))
-        .collect();
-    let headers = serde_json::to_value(headers)?;
+    let common = headers_of(ctx)?;
     let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
     let subjects: Vec<&str> = events.iter().map(|e| e.subject.as_str()).collect();
     let payloads: Vec<serde_json::Value> = events.iter().map(|e| e.payload.clone()).collect();
+    let headers: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| e.headers.clone().unwrap_or_else(|| common.clone()))
+        .collect();
     // A data-modifying CTE runs to completion whatever the outer query reads; `with ordinality`
     // keeps the given order in `outbox_id`, which is the publishing order. The notification is
     // delivered at commit.
     sqlx::query(
         "with written as (
              insert into outbox (event_id, subject, payload, headers)
-             select event_id, subject, payload, $4
-             from unnest($1::uuid[], $2::text[], $3::jsonb[]) with ordinality
-                  as e(event_id, subject, payload, position)
+             select event_id, subject, payload, headers
+             from unnest($1::uuid[], $2::text[], $3::jsonb[], $4::jsonb[]) with ordinality
+                  as e(event_id, subject, payload, headers, position)
              order by position
              returning 1)
          select pg_notify($5, current_schema())",

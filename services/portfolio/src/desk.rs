@@ -246,20 +246,26 @@ async fn decide_and_write(
         let owner_id = portfolios
             .get(&trade.portfolio_id)
             .map_or(order.owner, |p| p.owner_id);
-        events.push(outbox::Outgoing::of(&ActivityRecorded {
-            event_id: new_id(),
-            occurred_at: now,
-            owner_id,
-            activity: activity.clone(),
-        })?);
-        events.push(outbox::Outgoing::of(&TradeExecuted {
-            event_id: new_id(),
-            occurred_at: now,
-            owner_id,
-            trade: trade.clone(),
-        })?);
+        // Each order's events carry its own request's headers (correlation id, trace, user).
+        events.push(
+            outbox::Outgoing::of(&ActivityRecorded {
+                event_id: new_id(),
+                occurred_at: now,
+                owner_id,
+                activity: activity.clone(),
+            })?
+            .caused_by(&order.ctx)?,
+        );
+        events.push(
+            outbox::Outgoing::of(&TradeExecuted {
+                event_id: new_id(),
+                occurred_at: now,
+                owner_id,
+                trade: trade.clone(),
+            })?
+            .caused_by(&order.ctx)?,
+        );
     }
-    // The headers of the batch's first order (its trace) stand for the batch.
     outbox::enqueue_all(&mut tx, &orders[0].ctx, &events).await?;
     tx.commit().await?;
     Ok(decisions)

@@ -216,6 +216,10 @@ async fn concurrent_orders_are_decided_one_by_one_even_in_one_batch() {
         ));
     }
     calls.push((alice.clone(), order(&theirs, TradeSide::Buy, dec!(1), None)));
+    // Bob trades at the same time, in the same batches.
+    for _ in 0..10 {
+        calls.push((bob.clone(), order(&theirs, TradeSide::Buy, dec!(1), None)));
+    }
     let answers =
         futures::future::join_all(calls.iter().map(|(user, o)| app.call(user, o.clone()))).await;
     let buys = answers[..10].iter().filter(|a| a.is_ok()).count();
@@ -249,5 +253,31 @@ async fn concurrent_orders_are_decided_one_by_one_even_in_one_batch() {
         .unwrap();
     let held: Decimal = positions.positions.iter().map(|p| p.quantity).sum();
     assert_eq!(held, Decimal::from(12 - sold as i64));
+
+    // Each trade's event carries the headers of its own request, batch or not.
+    let executed = 10 + sold + 1 + 10;
+    let mut stream = app.bus.stream("PORTFOLIO").await.unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let trades = loop {
+        let last = stream.info().await.unwrap().state.last_sequence;
+        let mut trades = Vec::new();
+        for seq in 1..=last {
+            let message = stream.get_raw_message(seq).await.unwrap();
+            if message.subject.ends_with(".executed") {
+                trades.push(message);
+            }
+        }
+        if trades.len() == executed || tokio::time::Instant::now() > deadline {
+            break trades;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(trades.len(), executed);
+    for message in &trades {
+        let event: contracts::portfolio::TradeExecuted =
+            serde_json::from_slice(&message.payload).unwrap();
+        let user = message.headers.get(bus::headers::USER_ID).unwrap();
+        assert_eq!(user.as_str(), event.owner_id.to_string());
+    }
     app.stop().await;
 }
