@@ -12,8 +12,8 @@ mod figures;
 mod requests;
 
 pub use events::{
-    ActivityDeleted, ActivityRecorded, PortfolioCreated, PortfolioDeleted, PortfolioUpdated,
-    TradeExecuted,
+    ALL_SUBJECTS, ActivityDeleted, ActivityRecorded, PortfolioCreated, PortfolioDeleted,
+    PortfolioUpdated, TradeExecuted, portfolio_event_of,
 };
 pub use figures::{ActivityType, Performance, PerformanceRange, Position, SeriesPoint};
 pub use requests::*;

@@ -88,6 +88,13 @@ impl Event for PortfolioValued {
     }
 }
 
+impl PortfolioValued {
+    /// The portfolio id of an `evt.valuation.<id>` subject.
+    pub fn portfolio_of(subject: &str) -> Option<&str> {
+        subject.strip_prefix("evt.valuation.")
+    }
+}
+
 /// A key of [`ValuationLeases`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LeaseKey {

@@ -219,11 +219,10 @@ impl Worker {
     }
 
     async fn portfolio_feed(&self) -> Result<pull::Ordered, BusError> {
-        // Both subject trees of the stream (one filter subject on nats-server 2.9).
         self.bus
             .ordered_messages(
                 PortfolioCreated::STREAM,
-                "evt.>",
+                contracts::portfolio::ALL_SUBJECTS,
                 DeliverPolicy::ByStartSequence {
                     start_sequence: self.portfolio_seq + 1,
                 },
@@ -289,42 +288,38 @@ impl Worker {
         }
         let subject = message.subject.as_str();
         let subject = self.bus.prefix().strip(subject).unwrap_or(subject);
-        let mut tokens = subject.split('.').skip(1);
-        let (Some(aggregate), Some(id), kind) = (tokens.next(), tokens.next(), tokens.next())
-        else {
+        let Some((id, event)) = contracts::portfolio::portfolio_event_of(subject) else {
             return;
         };
         let Ok(id) = Uuid::parse_str(id) else {
             return;
         };
-        match (aggregate, kind) {
-            ("portfolio", Some("deleted")) => {
+        match event {
+            "deleted" => {
                 self.index.remove(id);
                 self.marked.remove(&id);
                 self.stale.remove(&id);
                 self.count();
             }
-            ("portfolio", Some("created")) => {
-                match serde_json::from_slice::<PortfolioCreated>(&message.payload) {
-                    Ok(created) => {
-                        let portfolio = created.portfolio;
-                        self.index.put(
-                            PortfolioHoldings {
-                                portfolio_id: portfolio.id,
-                                owner_id: portfolio.owner_id,
-                                base_currency: portfolio.base_currency,
-                                holdings: Vec::new(),
-                            },
-                            created.occurred_at,
-                        );
-                        self.count();
-                    }
-                    Err(err) => {
-                        tracing::warn!(error = %err, "a created event that does not decode; reading the portfolio instead");
-                        self.refetch(id);
-                    }
+            "created" => match serde_json::from_slice::<PortfolioCreated>(&message.payload) {
+                Ok(created) => {
+                    let portfolio = created.portfolio;
+                    self.index.put(
+                        PortfolioHoldings {
+                            portfolio_id: portfolio.id,
+                            owner_id: portfolio.owner_id,
+                            base_currency: portfolio.base_currency,
+                            holdings: Vec::new(),
+                        },
+                        created.occurred_at,
+                    );
+                    self.count();
                 }
-            }
+                Err(err) => {
+                    tracing::warn!(error = %err, "a created event that does not decode; reading the portfolio instead");
+                    self.refetch(id);
+                }
+            },
             // An activity recorded or deleted, a trade executed, a renamed portfolio.
             _ => self.refetch(id),
         }

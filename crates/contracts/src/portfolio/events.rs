@@ -13,6 +13,21 @@ use crate::Event;
 /// The stream that keeps every portfolio event.
 const STREAM: &str = "PORTFOLIO";
 
+/// One filter covering every subject of the `PORTFOLIO` stream (`evt.portfolio.>` and
+/// `evt.trade.>`), for a consumer that reads all of it: nats-server 2.9 takes one filter
+/// subject per consumer, and accepts a wider one than the stream's.
+pub const ALL_SUBJECTS: &str = "evt.>";
+
+/// The portfolio id and the event name a subject of the `PORTFOLIO` stream carries
+/// (`evt.portfolio.<id>.activity_recorded` → `(<id>, "activity_recorded")`,
+/// `evt.trade.<id>.executed` → `(<id>, "executed")`); `None` for any other subject.
+pub fn portfolio_event_of(subject: &str) -> Option<(&str, &str)> {
+    subject
+        .strip_prefix("evt.portfolio.")
+        .or_else(|| subject.strip_prefix("evt.trade."))?
+        .split_once('.')
+}
+
 macro_rules! portfolio_event {
     ($name:ident, $pattern:literal, $suffix:literal, |$event:ident| $portfolio_id:expr) => {
         impl Event for $name {
@@ -125,3 +140,23 @@ portfolio_event!(
     "evt.trade.{}.executed",
     |e| e.trade.portfolio_id
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_name_their_portfolio_and_event() {
+        let id = "0191d6a2-7b1c-7c3e-9a4f-1234567890ab";
+        assert_eq!(
+            portfolio_event_of(&format!("evt.portfolio.{id}.activity_recorded")),
+            Some((id, "activity_recorded"))
+        );
+        assert_eq!(
+            portfolio_event_of(&format!("evt.trade.{id}.executed")),
+            Some((id, "executed"))
+        );
+        assert_eq!(portfolio_event_of(&format!("evt.valuation.{id}")), None);
+        assert_eq!(portfolio_event_of("evt.portfolio.x"), None);
+    }
+}

@@ -15,7 +15,7 @@ use bus::{Actor, Bus, ErrorCode, RequestContext};
 use contracts::{
     Event,
     market::{PriceUpdated, Ticker},
-    portfolio::{GetPortfolio, PortfolioCreated},
+    portfolio::{self, GetPortfolio, PortfolioCreated},
     valuation::PortfolioValued,
 };
 use futures::future::{BoxFuture, join_all};
@@ -226,14 +226,8 @@ fn owned_portfolios(
 pub(crate) const PORTFOLIO: TopicSpec = TopicSpec {
     topic: Topic::Portfolio,
     stream: PortfolioCreated::STREAM,
-    // Both subject trees of the stream (one filter subject on nats-server 2.9).
-    filter: || "evt.>".to_owned(),
-    key_of: |subject| {
-        let rest = subject
-            .strip_prefix("evt.portfolio.")
-            .or_else(|| subject.strip_prefix("evt.trade."))?;
-        rest.split('.').next()
-    },
+    filter: || portfolio::ALL_SUBJECTS.to_owned(),
+    key_of: |subject| portfolio::portfolio_event_of(subject).map(|(id, _)| id),
     parse_key: portfolio_key,
     access: Access::SignedIn(owned_portfolios),
     max_keys: 100,
@@ -245,7 +239,7 @@ pub(crate) const VALUATION: TopicSpec = TopicSpec {
     topic: Topic::Valuation,
     stream: PortfolioValued::STREAM,
     filter: PortfolioValued::wildcard,
-    key_of: |subject| subject.strip_prefix("evt.valuation."),
+    key_of: PortfolioValued::portfolio_of,
     parse_key: portfolio_key,
     access: Access::SignedIn(owned_portfolios),
     max_keys: 100,

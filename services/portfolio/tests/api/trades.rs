@@ -256,23 +256,33 @@ async fn concurrent_orders_are_decided_one_by_one_even_in_one_batch() {
 
     // Each trade's event carries the headers of its own request, batch or not.
     let executed = 10 + sold + 1 + 10;
-    let mut stream = app.bus.stream("PORTFOLIO").await.unwrap();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    let trades = loop {
-        let last = stream.info().await.unwrap().state.last_sequence;
-        let mut trades = Vec::new();
-        for seq in 1..=last {
-            let message = stream.get_raw_message(seq).await.unwrap();
-            if message.subject.ends_with(".executed") {
-                trades.push(message);
+    let stream = app.bus.stream("PORTFOLIO").await.unwrap();
+    let trades = std::sync::Mutex::new(Vec::new());
+    testkit::wait_until(
+        std::time::Duration::from_secs(10),
+        "every trade is in the stream",
+        || async {
+            let last = app
+                .bus
+                .stream_info("PORTFOLIO")
+                .await
+                .unwrap()
+                .state
+                .last_sequence;
+            let mut found = Vec::new();
+            for seq in 1..=last {
+                let message = stream.get_raw_message(seq).await.unwrap();
+                if message.subject.ends_with(".executed") {
+                    found.push(message);
+                }
             }
-        }
-        if trades.len() == executed || tokio::time::Instant::now() > deadline {
-            break trades;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
-    assert_eq!(trades.len(), executed);
+            let complete = found.len() == executed;
+            *trades.lock().unwrap() = found;
+            complete
+        },
+    )
+    .await;
+    let trades = trades.into_inner().unwrap();
     for message in &trades {
         let event: contracts::portfolio::TradeExecuted =
             serde_json::from_slice(&message.payload).unwrap();
