@@ -31,7 +31,7 @@ use bus::{
 };
 use chrono::{Days, NaiveDate, Utc};
 use contracts::{
-    Currency,
+    Currency, Event,
     market::{
         DailyClose, EnsureSymbols, HistoryData, ImportPriceHistory, ManualSymbol, PriceUpdated,
         Quote, QuoteSource, Quotes, Ticker,
@@ -45,7 +45,6 @@ use contracts::{
 use futures::{StreamExt, TryStreamExt, future::join_all, stream};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -179,7 +178,7 @@ struct PortfolioStack {
     token: auth::TokenConfig,
     outbox: sqlx::PgPool,
     shutdown: CancellationToken,
-    tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
+    tasks: stack::Tasks,
 }
 
 impl PortfolioStack {
@@ -621,7 +620,7 @@ impl PortfolioStack {
         let mut valuations = self
             .client
             .client()
-            .subscribe(self.client.prefix().subject("evt.valuation.*"))
+            .subscribe(self.client.prefix().subject(&PortfolioValued::wildcard()))
             .await?;
         self.client.sync().await?;
         let started = Instant::now();
@@ -765,15 +764,7 @@ impl PortfolioStack {
     }
 
     async fn stop(self) {
-        self.shutdown.cancel();
-        for (name, task) in self.tasks {
-            match tokio::time::timeout(Duration::from_secs(15), task).await {
-                Ok(Ok(Ok(()))) => {}
-                Ok(Ok(Err(err))) => eprintln!("warning: {name} stopped with an error: {err:#}"),
-                Ok(Err(err)) => eprintln!("warning: {name} task failed: {err}"),
-                Err(_) => eprintln!("warning: {name} did not stop within 15 s"),
-            }
-        }
+        stack::stop_tasks(&self.shutdown, self.tasks).await;
     }
 }
 

@@ -60,7 +60,7 @@ pub(crate) struct Stack {
     /// The request payload of (a): what (b) sends.
     echo_request: Bytes,
     shutdown: CancellationToken,
-    tasks: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
+    tasks: Tasks,
 }
 
 impl Stack {
@@ -198,14 +198,23 @@ impl Stack {
 
     /// Stops everything started, within the services' grace periods; reports what failed.
     pub(crate) async fn stop(self) {
-        self.shutdown.cancel();
-        for (name, task) in self.tasks {
-            match tokio::time::timeout(Duration::from_secs(15), task).await {
-                Ok(Ok(Ok(()))) => {}
-                Ok(Ok(Err(err))) => eprintln!("warning: {name} stopped with an error: {err:#}"),
-                Ok(Err(err)) => eprintln!("warning: {name} task failed: {err}"),
-                Err(_) => eprintln!("warning: {name} did not stop within 15 s"),
-            }
+        stop_tasks(&self.shutdown, self.tasks).await;
+    }
+}
+
+/// Services running on tasks of their own, by name.
+pub(crate) type Tasks = Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>;
+
+/// Cancels `shutdown` and waits for `tasks`, within the services' grace periods; reports what
+/// failed.
+pub(crate) async fn stop_tasks(shutdown: &CancellationToken, tasks: Tasks) {
+    shutdown.cancel();
+    for (name, task) in tasks {
+        match tokio::time::timeout(Duration::from_secs(15), task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(err))) => eprintln!("warning: {name} stopped with an error: {err:#}"),
+            Ok(Err(err)) => eprintln!("warning: {name} task failed: {err}"),
+            Err(_) => eprintln!("warning: {name} did not stop within 15 s"),
         }
     }
 }

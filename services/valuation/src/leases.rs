@@ -62,6 +62,11 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Every lease on the books, valid or not (the keeper's working copy).
+    fn held(&self) -> Vec<(u16, Held)> {
+        self.lock().held.iter().map(|(p, h)| (*p, *h)).collect()
+    }
+
     /// The partitions held now (each valid for a while yet), as a lookup table.
     pub fn snapshot(&self) -> [bool; PARTITIONS as usize] {
         let now = Instant::now();
@@ -156,13 +161,7 @@ impl Leases {
         .max(1);
         self.renew().await;
         let target = usize::from(PARTITIONS).div_ceil(members);
-        let held: Vec<(u16, Held)> = self
-            .shared
-            .lock()
-            .held
-            .iter()
-            .map(|(p, h)| (*p, *h))
-            .collect();
+        let held = self.shared.held();
         self.shared.lock().members = u32::try_from(members).unwrap_or(u32::MAX);
         if held.len() > target {
             self.release(&held[target..]).await;
@@ -173,13 +172,7 @@ impl Leases {
 
     /// Renews every lease held, each with its last revision.
     async fn renew(&self) {
-        let held: Vec<(u16, Held)> = self
-            .shared
-            .lock()
-            .held
-            .iter()
-            .map(|(p, h)| (*p, *h))
-            .collect();
+        let held = self.shared.held();
         let lease = self.lease();
         let renewals = held.iter().map(|(partition, h)| {
             let lease = &lease;
@@ -275,13 +268,7 @@ impl Leases {
     }
 
     async fn release_all(&self) {
-        let held: Vec<(u16, Held)> = self
-            .shared
-            .lock()
-            .held
-            .iter()
-            .map(|(p, h)| (*p, *h))
-            .collect();
+        let held = self.shared.held();
         if !held.is_empty() {
             self.release(&held).await;
         }

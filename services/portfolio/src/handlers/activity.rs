@@ -100,7 +100,7 @@ pub(crate) async fn record_all(
         Vec::new()
     } else {
         let sold: Vec<String> = sold.into_iter().collect();
-        store::activity::history_of(conn, portfolio.id, &sold).await?
+        store::activity::history_of_many(conn, &[portfolio.id], &sold).await?
     };
     let all = stored.iter().chain(activities.iter().map(|(_, a)| a));
     if let Err(err) = domain::activity::history(all) {

@@ -177,29 +177,9 @@ pub async fn ledger_history(
         .collect()
 }
 
-/// The activities of `symbols` in a portfolio, in the order they apply: what checking a
-/// SELL of those symbols needs.
-pub async fn history_of(
-    conn: &mut PgConnection,
-    portfolio_id: Uuid,
-    symbols: &[String],
-) -> Result<Vec<Activity>, PortfolioError> {
-    let rows = sqlx::query_as!(
-        ActivityRow,
-        r#"select activity_id, portfolio_id, kind, date, symbol, quantity, unit_price, fee,
-                  currency, note, source, created_at
-           from portfolio.activity where portfolio_id = $1 and symbol = any($2)
-           order by date, seq"#,
-        portfolio_id,
-        symbols,
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    all(rows)
-}
-
 /// The activities of any of `symbols` in any of `portfolios`, in the order they apply per
-/// portfolio: what checking a batch of SELLs needs.
+/// portfolio: what checking SELLs of those symbols needs (a recorded batch, or a batch of
+/// trades).
 pub async fn history_of_many(
     conn: &mut PgConnection,
     portfolios: &[Uuid],
