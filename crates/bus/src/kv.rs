@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 
 use async_nats::jetstream::kv::{self, Operation};
 use contracts::Bucket;
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::{Stream, StreamExt};
 
 use crate::{Bus, BusError};
 
@@ -113,10 +113,54 @@ impl<B: Bucket> Kv<B> {
     }
 
     /// Every key holding a value now; keys this bucket never writes are left out.
+    ///
+    /// Read with a pull consumer and only as many messages as were pending at its creation:
+    /// async-nats' `Store::keys` reads on until the server says nothing is pending, and a put
+    /// racing with it left it waiting forever (seen: terminal list requests timing out while
+    /// an instance renewed its key).
     pub async fn keys(&self) -> Result<Vec<B::Key>, BusError> {
-        let keys = self.store.keys().await.map_err(BusError::nats)?;
-        let raw: Vec<String> = keys.try_collect().await.map_err(BusError::nats)?;
-        Ok(raw.iter().filter_map(|k| B::parse_key(k)).collect())
+        use async_nats::jetstream::consumer::{DeliverPolicy, pull};
+        let prefix = &self.store.prefix;
+        let consumer = self
+            .store
+            .stream
+            .create_consumer(pull::OrderedConfig {
+                filter_subject: format!("{prefix}>"),
+                headers_only: true,
+                deliver_policy: DeliverPolicy::LastPerSubject,
+                ..Default::default()
+            })
+            .await
+            .map_err(BusError::nats)?;
+        // The keys as of the consumer's creation: exactly its first `num_pending` messages. A
+        // put after that is delivered later and may never be (seen on nats-server 2.9: a
+        // message saying one more is pending, then nothing), so nothing past them is awaited.
+        let snapshot = consumer.cached_info().num_pending;
+        let mut keys = Vec::new();
+        if snapshot == 0 {
+            return Ok(keys);
+        }
+        let mut messages = consumer.messages().await.map_err(BusError::nats)?;
+        for _ in 0..snapshot {
+            let Some(message) = messages.next().await else {
+                break;
+            };
+            let message = message.map_err(BusError::nats)?;
+            let operation = message
+                .headers
+                .as_ref()
+                .and_then(|headers| headers.get("KV-Operation"))
+                .map(|value| value.as_str().to_owned());
+            if !matches!(operation.as_deref(), Some("DEL" | "PURGE"))
+                && let Some(key) = message
+                    .subject
+                    .strip_prefix(prefix.as_str())
+                    .and_then(B::parse_key)
+            {
+                keys.push(key);
+            }
+        }
+        Ok(keys)
     }
 
     /// The latest value of every key, then every change, for as long as the watch lasts. A
