@@ -9,7 +9,7 @@ use async_nats::{
     service::{NATS_SERVICE_ERROR, NATS_SERVICE_ERROR_CODE},
 };
 use bytes::Bytes;
-use contracts::{Event, Request};
+use contracts::{Event, Request, Routed};
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
@@ -151,6 +151,35 @@ impl Bus {
         timeout: Duration,
     ) -> Result<R::Reply, BusError> {
         self.request_body::<R>(ctx, request, timeout).await
+    }
+
+    /// Sends `request` to the one instance that holds what it is about ([`Routed`]).
+    /// No responder there means the instance, and all it held, is gone: that is `not_found`,
+    /// answered at once rather than after a timeout.
+    pub async fn request_routed<R: Routed>(
+        &self,
+        ctx: &RequestContext,
+        request: &R,
+    ) -> Result<R::Reply, BusError> {
+        let payload = serde_json::to_vec(request).map_err(BusError::Encode)?;
+        let subject = self.inner.prefix.subject(&request.routed_subject());
+        let reply = self
+            .request_bytes(
+                &subject,
+                ctx.to_headers(),
+                payload.into(),
+                self.inner.request_timeout,
+            )
+            .await
+            .map_err(|err| match err {
+                BusError::NoResponders { .. } => BusError::Service {
+                    code: crate::ErrorCode::NotFound,
+                    message: request.missing(),
+                    details: None,
+                },
+                other => other,
+            })?;
+        decode_reply(&subject, &reply)
     }
 
     /// Sends `body` — any JSON, not necessarily a valid `R` — to `R`'s subject and decodes the

@@ -50,6 +50,10 @@ pub const BUCKETS: &[(&str, &str)] = &[
         <contracts::valuation::ValuationLeases as contracts::Bucket>::NAME,
         include_str!("../../../nats/kv/valuation_leases.json"),
     ),
+    (
+        <contracts::terminal::TerminalInstances as contracts::Bucket>::NAME,
+        include_str!("../../../nats/kv/terminal_instances.json"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

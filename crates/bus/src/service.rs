@@ -75,7 +75,7 @@ type ErasedHandler<S> = Arc<
 
 struct EndpointSpec<S> {
     name: String,
-    subject: &'static str,
+    subject: String,
     handler: ErasedHandler<S>,
 }
 
@@ -122,7 +122,27 @@ impl<S: Send + Sync + 'static> ServiceBuilder<S> {
     /// Answers `R::SUBJECT` with `handler`. A body that does not decode as `R` is answered
     /// `bad_request` (malformed JSON) or `validation_failed` (well-formed but wrong) without
     /// calling the handler.
-    pub fn endpoint<R, E, F>(mut self, handler: F) -> Self
+    pub fn endpoint<R, E, F>(self, handler: F) -> Self
+    where
+        R: Request,
+        E: Into<ServiceError>,
+        F: for<'a> Handler<'a, S, R, E> + Send + Sync + 'static,
+    {
+        self.endpoint_at(R::SUBJECT.to_owned(), handler)
+    }
+
+    /// Answers `R` on `<R::SUBJECT>.<instance>` only: requests about something one instance
+    /// holds (a terminal session's PTY) and sent there with [`Bus::request_routed`].
+    pub fn routed_endpoint<R, E, F>(self, instance: &str, handler: F) -> Self
+    where
+        R: Request,
+        E: Into<ServiceError>,
+        F: for<'a> Handler<'a, S, R, E> + Send + Sync + 'static,
+    {
+        self.endpoint_at(format!("{}.{instance}", R::SUBJECT), handler)
+    }
+
+    fn endpoint_at<R, E, F>(mut self, subject: String, handler: F) -> Self
     where
         R: Request,
         E: Into<ServiceError>,
@@ -144,7 +164,7 @@ impl<S: Send + Sync + 'static> ServiceBuilder<S> {
         });
         self.endpoints.push(EndpointSpec {
             name: R::endpoint_name(),
-            subject: R::SUBJECT,
+            subject,
             handler: erased,
         });
         self
@@ -165,7 +185,7 @@ impl<S: Send + Sync + 'static> ServiceBuilder<S> {
         let permits = Arc::new(Semaphore::new(MAX_CONCURRENCY));
         let mut tasks = JoinSet::new();
         for spec in self.endpoints {
-            let subject = self.bus.prefix().subject(spec.subject);
+            let subject = self.bus.prefix().subject(&spec.subject);
             let endpoint = service
                 .endpoint_builder()
                 .name(&spec.name)

@@ -11,6 +11,7 @@ pub(crate) const SERVICES: &[Launcher] = &[
     Launcher::of::<identity::App>(),
     Launcher::of::<portfolio::App>(),
     Launcher::of::<valuation::App>(),
+    Launcher::of::<terminal::App>(),
     Launcher::of::<gateway::App>(),
 ];
 

@@ -10,6 +10,7 @@
 //! - [`portfolio`]: portfolios, activities, trades, positions and performance.
 //! - [`valuation`]: portfolios marked to market, and the leases that split that work.
 //! - [`identity`]: users, roles, sessions (access + refresh tokens) and the login audit.
+//! - [`terminal`]: PTY sessions routed to the instance that owns them, and their lifecycle events.
 //! - [`gateway`]: the gateway's own health endpoint, so discovery lists the edge too.
 //! - [`schema`]: the JSON Schema export behind `schemas/` (`cargo run -p contracts --bin export-schemas`).
 //!
@@ -22,6 +23,7 @@ pub mod identity;
 pub mod market;
 pub mod portfolio;
 pub mod schema;
+pub mod terminal;
 pub mod valuation;
 pub mod value;
 
@@ -49,6 +51,20 @@ pub trait Request: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'st
     /// which is also its ADR-32 name.
     fn service() -> &'static str {
         Self::SUBJECT.split('.').next().unwrap_or(Self::SUBJECT)
+    }
+}
+
+/// A request about something only one instance holds (a terminal session's PTY): it is sent to
+/// `<SUBJECT>.<instance>`, where only that instance answers. Its ids embed the instance.
+pub trait Routed: Request {
+    /// The instance that holds what the request is about.
+    fn instance(&self) -> &str;
+    /// What the caller is told when that instance is gone (no responder): `not_found`.
+    fn missing(&self) -> String;
+
+    /// The subject this request goes to (unprefixed).
+    fn routed_subject(&self) -> String {
+        format!("{}.{}", Self::SUBJECT, self.instance())
     }
 }
 

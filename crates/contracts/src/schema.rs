@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use schemars::{JsonSchema, generate::SchemaSettings};
 
-use crate::{Event, Request, gateway, identity, market, portfolio, valuation};
+use crate::{Event, Request, gateway, identity, market, portfolio, terminal, valuation};
 
 /// File name (relative to `schemas/`) to pretty-printed JSON Schema, for every message type.
 pub fn all() -> BTreeMap<String, String> {
@@ -64,6 +64,25 @@ pub fn all() -> BTreeMap<String, String> {
     request::<valuation::GetValuationStatus>(&mut files);
     event::<valuation::PortfolioValued>(&mut files);
     event_document::<valuation::Lease>(&mut files, "kv.valuation_leases.{key}.json");
+    request::<terminal::CreateSession>(&mut files);
+    request::<terminal::ListSessions>(&mut files);
+    request::<terminal::ListInstanceSessions>(&mut files);
+    request::<terminal::GetInstanceStats>(&mut files);
+    request::<terminal::GetOverview>(&mut files);
+    request::<terminal::GetSession>(&mut files);
+    request::<terminal::CloseSession>(&mut files);
+    request::<terminal::WriteSession>(&mut files);
+    request::<terminal::ResizeSession>(&mut files);
+    request::<terminal::GetHistory>(&mut files);
+    request::<terminal::ListCommands>(&mut files);
+    request::<terminal::AttachSession>(&mut files);
+    request::<terminal::DetachSession>(&mut files);
+    event::<terminal::TerminalStarted>(&mut files);
+    event::<terminal::TerminalExited>(&mut files);
+    event_document::<terminal::TerminalInstance>(
+        &mut files,
+        "kv.terminal_instances.{instance}.json",
+    );
     files
 }
 
