@@ -295,7 +295,9 @@ mod tests {
         ]);
         let out = banner(Some(SocketAddr::from(([0, 0, 0, 0], 8080))), &cli.dev.nats);
         assert!(
-            out.contains("Bourse is running: market + identity + portfolio + valuation + terminal + gateway"),
+            out.contains(
+                "Bourse is running: market + identity + portfolio + valuation + terminal + gateway"
+            ),
             "{out}"
         );
         assert!(out.contains("http://127.0.0.1:8080"), "{out}");

@@ -39,6 +39,34 @@ pub fn output_subject(session_id: &SessionId) -> String {
     format!("evt.terminal.{session_id}.output")
 }
 
+/// Every subject of one session (output, started, exited): what a follower subscribes to.
+pub fn session_subjects(session_id: &SessionId) -> String {
+    format!("evt.terminal.{session_id}.*")
+}
+
+/// Which of a session's messages a subject carries (by its last token, so a deployment prefix
+/// does not matter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionMessage {
+    /// Raw output bytes, [`OFFSET_HEADER`] giving the offset of the first.
+    Output,
+    /// [`TerminalStarted`].
+    Started,
+    /// [`TerminalExited`].
+    Exited,
+}
+
+impl SessionMessage {
+    pub fn of(subject: &str) -> Option<Self> {
+        match subject.rsplit('.').next()? {
+            "output" => Some(Self::Output),
+            "started" => Some(Self::Started),
+            "exited" => Some(Self::Exited),
+            _ => None,
+        }
+    }
+}
+
 /// An instance id: 16 lower-case hex digits, random per process start.
 pub fn new_instance_id() -> String {
     format!("{:016x}", rand_u64())
@@ -390,13 +418,28 @@ impl Request for ListCommands {
 routed!(ListCommands);
 
 /// `terminal.v1.session.attach.<instance>`: a WebSocket follows the session. The gateway
-/// renews it well within [`ATTACHMENT_TTL_SECONDS`]; one not renewed stops counting.
+/// renews it well within [`ATTACHMENT_TTL_SECONDS`]; one not renewed stops counting. Sent
+/// again with each client ack: the session reads its PTY no faster than the slowest attached
+/// client acks, so a client that keeps reading loses nothing (see [`PACE_LAG`]).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttachSession {
     pub session_id: SessionId,
     pub attachment_id: Uuid,
+    /// The offset the client has processed output up to (at attach: where it starts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acked: Option<u64>,
 }
+
+/// Output a session reads past its slowest attached client's ack at most, before it stops
+/// reading its PTY until that client acks more (the program then waits on its output, as on
+/// any terminal; Ctrl-C still reaches it). Half the default scrollback, so a client that keeps
+/// acking never falls out of the ring.
+pub const PACE_LAG: u64 = 512 * 1024;
+
+/// How long a client that stopped acking may hold a session's output back; after that it is
+/// left behind (it learns what it lost with `truncated` when it reads again).
+pub const PACE_STALL_MILLISECONDS: u64 = 2000;
 
 /// How long an attachment counts without renewal.
 pub const ATTACHMENT_TTL_SECONDS: u64 = 60;
@@ -532,6 +575,13 @@ mod tests {
             format!("terminal.v1.session.write.{instance}")
         );
         assert_eq!(output_subject(&id), format!("evt.terminal.{id}.output"));
+        assert_eq!(
+            SessionMessage::of(&format!("p.{}", output_subject(&id))),
+            Some(SessionMessage::Output)
+        );
+        let exited = format!("evt.terminal.{id}.exited");
+        assert_eq!(SessionMessage::of(&exited), Some(SessionMessage::Exited));
+        assert_eq!(SessionMessage::of("evt.terminal.x.other"), None);
         assert_eq!(TerminalInstances::parse_key(&instance), Some(instance));
     }
 

@@ -173,7 +173,7 @@ pub async fn attach(
     request: AttachSession,
 ) -> Result<TerminalSession, ServiceError> {
     let session = sessions.owned(&ctx, &request.session_id)?;
-    Ok(session.attach(request.attachment_id))
+    Ok(session.attach(request.attachment_id, request.acked))
 }
 
 pub async fn detach(

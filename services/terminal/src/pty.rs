@@ -22,8 +22,9 @@ use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system}
 use tokio::sync::{mpsc, oneshot};
 
 /// Bytes one read takes at most (a PTY hands out at most a few KiB at a time).
-const READ_BUFFER: usize = 64 * 1024;
-/// Chunks read and not yet taken by the session: past this the reader waits.
+const READ_BUFFER: usize = 16 * 1024;
+/// Chunks read and not yet taken by the session (at most 1 MiB): past this the reader waits,
+/// which it does only while an attached client paces the output.
 const READ_QUEUE: usize = 64;
 /// The stack of the reader and writer threads: they only copy bytes.
 const THREAD_STACK: usize = 128 * 1024;

@@ -12,10 +12,10 @@ use bus::{Bus, Clock, RequestContext, ServiceError};
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use contracts::terminal::{
-    ATTACHMENT_TTL_SECONDS, ExitCause, History, OFFSET_HEADER, SessionId, SessionStatus,
-    TerminalExited, TerminalSession, output_subject,
+    ATTACHMENT_TTL_SECONDS, ExitCause, History, OFFSET_HEADER, PACE_LAG, PACE_STALL_MILLISECONDS,
+    SessionId, SessionStatus, TerminalExited, TerminalSession, output_subject,
 };
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use uuid::Uuid;
 
 use crate::{input::Lines, pty::Pty, ring::Ring, stats::Counters};
@@ -26,6 +26,16 @@ pub const BATCH: usize = 32 * 1024;
 
 /// An attachment not renewed within this stops counting.
 const ATTACHMENT_TTL: Duration = Duration::from_secs(ATTACHMENT_TTL_SECONDS);
+/// An attachment whose ack did not move for this long no longer paces the output.
+const PACE_STALL: Duration = Duration::from_millis(PACE_STALL_MILLISECONDS);
+
+/// A socket following the session, as its gateway reports it.
+#[derive(Debug, Clone, Copy)]
+struct Attached {
+    renewed: Instant,
+    /// The client's last ack, and when it last moved.
+    acked: Option<(u64, Instant)>,
+}
 
 #[derive(Debug)]
 pub struct Session {
@@ -39,6 +49,8 @@ pub struct Session {
     state: Mutex<State>,
     /// The child's exit code, once the instance reaped it.
     exit: watch::Sender<Option<i32>>,
+    /// An ack moved or an attachment left: the pump may read again.
+    paced: Notify,
 }
 
 /// What a session is, fixed at its start.
@@ -61,7 +73,7 @@ struct State {
     exited_at: Option<DateTime<Utc>>,
     /// Why the session is ending, when something other than the child asked.
     closing: Option<ExitCause>,
-    attachments: HashMap<Uuid, Instant>,
+    attachments: HashMap<Uuid, Attached>,
     /// The last output, input, attach or detach.
     active_at: Instant,
     /// When the pump saw the end of the output (a terminal still open after its child exited
@@ -100,6 +112,7 @@ impl Session {
                 lines: Lines::default(),
             }),
             exit: watch::Sender::new(None),
+            paced: Notify::new(),
         }
     }
 
@@ -115,7 +128,7 @@ impl Session {
         let now = Instant::now();
         state
             .attachments
-            .retain(|_, renewed| now.duration_since(*renewed) < ATTACHMENT_TTL);
+            .retain(|_, attached| now.duration_since(attached.renewed) < ATTACHMENT_TTL);
         TerminalSession {
             id: self.id.clone(),
             command: self.command.clone(),
@@ -206,13 +219,25 @@ impl Session {
         self.state().lines.lines()
     }
 
-    pub fn attach(&self, attachment: Uuid) -> TerminalSession {
+    /// Adds or renews an attachment; `acked` is its client's progress.
+    pub fn attach(&self, attachment: Uuid, acked: Option<u64>) -> TerminalSession {
         {
             let mut state = self.state();
             let now = Instant::now();
-            state.attachments.insert(attachment, now);
+            let entry = state.attachments.entry(attachment).or_insert(Attached {
+                renewed: now,
+                acked: None,
+            });
+            entry.renewed = now;
+            if let Some(offset) = acked {
+                match entry.acked {
+                    Some((before, _)) if before >= offset => {}
+                    _ => entry.acked = Some((offset, now)),
+                }
+            }
             state.active_at = now;
         }
+        self.paced.notify_one();
         self.view()
     }
 
@@ -222,7 +247,25 @@ impl Session {
             state.attachments.remove(&attachment);
             state.active_at = Instant::now();
         }
+        self.paced.notify_one();
         self.view()
+    }
+
+    /// How long to hold the output back for the slowest attached client that is more than
+    /// [`PACE_LAG`] behind and still acking; `None` to read on.
+    fn pace(&self) -> Option<Duration> {
+        let state = self.state();
+        let end = state.ring.end();
+        let now = Instant::now();
+        state
+            .attachments
+            .values()
+            .filter(|a| now.duration_since(a.renewed) < ATTACHMENT_TTL)
+            .filter_map(|a| a.acked)
+            .filter(|(acked, _)| end.saturating_sub(*acked) > PACE_LAG)
+            .map(|(_, moved)| PACE_STALL.saturating_sub(now.duration_since(moved)))
+            .filter(|left| !left.is_zero())
+            .max()
     }
 
     /// Running, nobody attached, and nothing happened for `idle`.
@@ -321,7 +364,15 @@ pub async fn pump(
     counters: Arc<Counters>,
 ) {
     let subject = bus.prefix().subject(&output_subject(&session.id));
-    while let Some(first) = output.recv().await {
+    loop {
+        // A client behind by more than PACE_LAG holds the reading back, until it acks or
+        // stalls; meanwhile the reader's queue, then the PTY, fill and the program waits.
+        while let Some(wait) = session.pace() {
+            let _ = tokio::time::timeout(wait, session.paced.notified()).await;
+        }
+        let Some(first) = output.recv().await else {
+            break;
+        };
         let mut batch = BytesMut::from(first);
         while batch.len() < BATCH {
             match output.try_recv() {
@@ -329,17 +380,21 @@ pub async fn pump(
                 Err(_) => break,
             }
         }
-        let offset = session.append(&batch);
-        counters.add_out(batch.len());
-        let mut headers = HeaderMap::new();
-        headers.insert(OFFSET_HEADER, offset.to_string().as_str());
-        if let Err(err) = bus
-            .client()
-            .publish_with_headers(subject.clone(), headers, batch.freeze())
-            .await
-        {
-            // The ring has it: attached clients read the gap from history.
-            tracing::warn!(session = %session.id, error = %err, "cannot publish terminal output");
+        // A message is at most BATCH bytes, whatever the reads gathered.
+        for piece in batch.freeze().chunks(BATCH) {
+            let offset = session.append(piece);
+            counters.add_out(piece.len());
+            let mut headers = HeaderMap::new();
+            headers.insert(OFFSET_HEADER, offset.to_string().as_str());
+            let payload = Bytes::copy_from_slice(piece);
+            if let Err(err) = bus
+                .client()
+                .publish_with_headers(subject.clone(), headers, payload)
+                .await
+            {
+                // The ring has it: attached clients read the gap from history.
+                tracing::warn!(session = %session.id, error = %err, "cannot publish terminal output");
+            }
         }
     }
     let mut exit = session.exit.subscribe();

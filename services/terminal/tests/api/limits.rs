@@ -68,6 +68,7 @@ async fn idle_sessions_are_closed_unless_attached_and_exited_ones_forgotten() {
     let attach = AttachSession {
         session_id: watched.id.clone(),
         attachment_id: attachment,
+        acked: None,
     };
     let view = app
         .bus

@@ -74,6 +74,7 @@ async fn another_user_finds_no_session_on_any_route() {
                 &AttachSession {
                     session_id: id.clone(),
                     attachment_id: Uuid::now_v7(),
+                    acked: None,
                 },
             )
             .await
