@@ -11,7 +11,8 @@
 //! each at concurrency 1 (latency) and 64 (throughput), then the idle RSS of `bourse dev`, then
 //! 10,000 live WebSockets on one `bourse dev` with every symbol ticking (the `edge` suite); then
 //! durable trades, the performance of a 10-year portfolio and a full revaluation (the
-//! `portfolio` suite, [`portfolio`]); and prints a table with ratios to (a) and the targets'
+//! `portfolio` suite, [`portfolio`]); then idle terminal sessions, keystroke echo, output
+//! throughput and Ctrl-C under a flood (the `terminal` suite, [`terminal`]); and prints a table with ratios to (a) and the targets'
 //! verdicts (see [`report`] for why ratios).
 //!
 //! Modules:
@@ -20,7 +21,8 @@
 //! - [`report`]: table, ratios and targets;
 //! - [`rss`]: `bourse dev` started, measured idle, stopped;
 //! - [`sockets`]: the WebSocket load generator and its checks;
-//! - [`portfolio`]: trades, performance and revaluation, with their own stack.
+//! - [`portfolio`]: trades, performance and revaluation, with their own stack;
+//! - [`terminal`]: terminal sessions through the gateway, with their own stack.
 //!
 //! `just bench` builds `bourse` and runs this in release mode. Logs are quiet (`warn`) so that
 //! logging costs no more than in a deployment that filters at info; `RUST_LOG` overrides.
@@ -36,6 +38,7 @@ mod report;
 mod rss;
 mod sockets;
 mod stack;
+mod terminal;
 
 use std::{process::ExitCode, time::Duration};
 
@@ -49,6 +52,7 @@ use crate::{
     rss::{RssOutcome, RssPlan},
     sockets::{SocketPlan, SocketsOutcome},
     stack::{Scratch, Stack},
+    terminal::{TerminalOutcome, TerminalPlan},
 };
 
 /// The concurrencies measured: one request at a time (latency), and a crowd (throughput).
@@ -61,6 +65,8 @@ enum Suite {
     Edge,
     /// Durable trades, the performance of a 10-year portfolio, a full revaluation.
     Portfolio,
+    /// Idle terminal sessions, keystroke echo, `cat` throughput, Ctrl-C under a flood.
+    Terminal,
 }
 
 /// Benchmarks raw NATS, market over NATS and the gateway over HTTP, the idle RSS of `bourse
@@ -141,6 +147,26 @@ struct Args {
     #[arg(long, default_value_t = 500)]
     valuation_symbols: usize,
 
+    /// Only these scenarios of the terminal suite (comma-separated); all by default.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    terminal_only: Vec<terminal::TerminalScenario>,
+
+    /// Idle sessions of the terminal suite.
+    #[arg(long, default_value_t = 1_000)]
+    terminal_sessions: usize,
+
+    /// WebSockets typing at once in the echo scenario.
+    #[arg(long, default_value_t = 200)]
+    typists: usize,
+
+    /// Keys each typist sends.
+    #[arg(long, default_value_t = 100)]
+    keys: usize,
+
+    /// Megabytes `cat` writes in the throughput scenario.
+    #[arg(long, default_value_t = 100)]
+    cat_mb: usize,
+
     /// Print the results as JSON too, after the table.
     #[arg(long)]
     json: bool,
@@ -178,8 +204,8 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         }
     };
     scratch.cleanup().await;
-    let (edge, portfolio) = outcome?;
-    print_report(args, edge, &portfolio)
+    let (edge, portfolio, terminal) = outcome?;
+    print_report(args, edge, &portfolio, &terminal)
 }
 
 /// What the edge suite measured.
@@ -198,7 +224,7 @@ impl Args {
 async fn measure_all(
     args: &Args,
     scratch: &mut Scratch,
-) -> anyhow::Result<(Option<Edge>, PortfolioOutcome)> {
+) -> anyhow::Result<(Option<Edge>, PortfolioOutcome, TerminalOutcome)> {
     let edge = if args.runs(Suite::Edge) {
         Some(measure_edge(args, scratch).await?)
     } else {
@@ -219,7 +245,19 @@ async fn measure_all(
     } else {
         PortfolioOutcome::Skipped
     };
-    Ok((edge, portfolio))
+    let terminal = if args.runs(Suite::Terminal) {
+        let plan = TerminalPlan {
+            scenarios: args.terminal_only.clone(),
+            sessions: args.terminal_sessions,
+            typists: args.typists,
+            keys: args.keys,
+            cat_mb: args.cat_mb,
+        };
+        terminal::measure(scratch, &plan).await
+    } else {
+        TerminalOutcome::Skipped
+    };
+    Ok((edge, portfolio, terminal))
 }
 
 async fn measure_edge(args: &Args, scratch: &mut Scratch) -> anyhow::Result<Edge> {
@@ -312,6 +350,7 @@ fn print_report(
     args: &Args,
     edge: Option<Edge>,
     portfolio: &PortfolioOutcome,
+    terminal: &TerminalOutcome,
 ) -> anyhow::Result<()> {
     let Edge {
         measurements,
@@ -330,7 +369,12 @@ fn print_report(
         targets.push(report::rss_target(&rss));
         targets.extend(report::socket_targets(sockets));
     }
-    targets.extend(portfolio::targets(portfolio));
+    if args.runs(Suite::Portfolio) {
+        targets.extend(portfolio::targets(portfolio));
+    }
+    if args.runs(Suite::Terminal) {
+        targets.extend(terminal::targets(terminal));
+    }
     let command = report::reproduce_command(&std::env::args().skip(1).collect::<Vec<_>>());
     println!();
     if !rows.is_empty() {
@@ -364,6 +408,7 @@ fn print_report(
             rss,
             sockets: sockets.clone(),
             portfolio: portfolio.clone(),
+            terminal: terminal.clone(),
         };
         println!("{}", serde_json::to_string_pretty(&report)?);
     }

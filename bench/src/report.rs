@@ -475,6 +475,7 @@ pub(crate) struct Report {
     pub(crate) rss: RssOutcome,
     pub(crate) sockets: SocketsOutcome,
     pub(crate) portfolio: crate::portfolio::PortfolioOutcome,
+    pub(crate) terminal: crate::terminal::TerminalOutcome,
 }
 
 #[cfg(test)]

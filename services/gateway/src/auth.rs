@@ -63,7 +63,8 @@ pub(crate) fn access(method: &Method, route: &str) -> Access {
         // (noted on issue 3; market's handlers belong to the market owner).
         ("POST", "/api/v1/stocks" | "/api/v1/stocks/{symbol}/history") => Access::Admin,
         // Identity checks these again from `Bourse-User-Roles`; refusing here spares it the work.
-        ("GET" | "HEAD", "/api/v1/users") | ("PUT", "/api/v1/users/{id}/roles") => Access::Admin,
+        ("GET" | "HEAD", "/api/v1/users" | "/api/v1/terminal/stats/overview")
+        | ("PUT", "/api/v1/users/{id}/roles") => Access::Admin,
         _ => Access::SignedIn,
     }
 }

@@ -10,6 +10,7 @@ use bus::ServiceError;
 use contracts::{
     InvalidValue,
     market::{TICKER_MAX_CHARS, TICKER_PATTERN, Ticker},
+    terminal::SessionId,
 };
 use utoipa::openapi::{
     path::{Parameter, ParameterBuilder, ParameterIn},
@@ -79,6 +80,32 @@ impl utoipa::IntoParams for IdPath {
             .schema_type(Type::String)
             .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)));
         vec![path_parameter("id", "A UUID", schema)]
+    }
+}
+
+/// The `{id}` path parameter of a terminal session, checked before anything goes to NATS.
+#[derive(Debug)]
+pub(crate) struct SessionPath(pub(crate) SessionId);
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state).await?;
+        Ok(Self(SessionId::parse(&raw)?))
+    }
+}
+
+impl utoipa::IntoParams for SessionPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let schema = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[0-9a-f]{16}-[0-9a-f]{32}$"));
+        vec![path_parameter(
+            "id",
+            "A terminal session id (its instance, '-', its own id)",
+            schema,
+        )]
     }
 }
 

@@ -39,6 +39,9 @@ use crate::envelope::ErrorBody;
             reads are public, adding symbols and importing history needs the admin role"),
         (name = "portfolios", description = "Your portfolios, activities, trades at market, \
             positions, performance, and Ghostfolio import and export (portfolio service)"),
+        (name = "terminal", description = "Shells on the server that outlive the browser: \
+            create, drive, resize, read the scrollback by offset; live output and input on the \
+            WebSocket `/ws` (`attach` frame) or `/ws/terminal` (terminal service)"),
         (name = "operations", description = "Health, discovery, metrics and this document"),
         (name = "live", description = "WebSocket upgrades"),
     )

@@ -47,6 +47,7 @@ pub(crate) fn build(state: AppState) -> anyhow::Result<Router> {
         .routes(routes!(ws::upgrade))
         .routes(routes!(ws::upgrade_prices))
         .routes(routes!(ws::upgrade_portfolio))
+        .routes(routes!(ws::upgrade_terminal))
         .routes(routes!(openapi::serve))
         .split_for_parts();
     let doc = OpenApiJson::render(api)?;

@@ -8,11 +8,15 @@ mod portfolios;
 mod quotes;
 mod session;
 mod stocks;
+mod terminal;
 mod trades;
 mod users;
 
 use bus::RequestContext;
-use contracts::{Request, identity::Login, market::GetQuote, portfolio::ListPortfolios};
+use contracts::{
+    Request, Routed, identity::Login, market::GetQuote, portfolio::ListPortfolios,
+    terminal::CreateSession,
+};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
@@ -23,12 +27,13 @@ use crate::{
 
 /// The services the routes forward to (market: `/api/v1/stocks`; identity: `/api/v1/auth`,
 /// `/api/v1/users`; portfolio: `/api/v1/portfolios`, `/trades`, `/positions`, `/performance`,
-/// `/export`): what `/health/all` expects when no list is configured.
+/// `/export`; terminal: `/api/v1/terminal`): what `/health/all` expects when no list is configured.
 pub(crate) fn services() -> Vec<&'static str> {
     vec![
         Login::service(),
         GetQuote::service(),
         ListPortfolios::service(),
+        CreateSession::service(),
     ]
 }
 
@@ -62,6 +67,13 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(trades::performance))
         .routes(routes!(trades::series))
         .routes(routes!(trades::export))
+        .routes(routes!(terminal::list, terminal::create))
+        .routes(routes!(terminal::get, terminal::close))
+        .routes(routes!(terminal::write))
+        .routes(routes!(terminal::resize))
+        .routes(routes!(terminal::history))
+        .routes(routes!(terminal::commands))
+        .routes(routes!(terminal::overview))
 }
 
 /// Sends `request` to its service for the caller: the answer, or the failure as the service
@@ -74,6 +86,20 @@ pub(crate) async fn call<R: Request>(
     state
         .bus
         .request(ctx, request)
+        .await
+        .map_err(ApiError::from_bus::<R>)
+}
+
+/// [`call`] for a request that only the instance holding its object answers (a terminal
+/// session): a gone instance is `not_found`.
+pub(crate) async fn call_routed<R: Routed>(
+    state: &AppState,
+    ctx: &RequestContext,
+    request: &R,
+) -> ApiResult<R::Reply> {
+    state
+        .bus
+        .request_routed(ctx, request)
         .await
         .map_err(ApiError::from_bus::<R>)
 }

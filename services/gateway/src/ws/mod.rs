@@ -1,5 +1,5 @@
-//! Live events over one multiplexed WebSocket: `GET /ws` (`/ws/prices` and `/ws/portfolio`,
-//! paths older clients know, are aliases).
+//! Live events and terminals over one multiplexed WebSocket: `GET /ws` (`/ws/prices`,
+//! `/ws/portfolio` and `/ws/terminal`, paths older clients know, are aliases).
 //!
 //! # Topics
 //!
@@ -14,9 +14,30 @@
 //! `resume_from`. Another user's portfolio, or one that does not exist, is refused with
 //! `error` `not_found`; an anonymous socket with `unauthorized`.
 //!
+//! # Terminals
+//!
+//! A signed-in socket follows one terminal session of its user at a time (the `terminal` topic
+//! of the design; a session is not a stream, so it has frames of its own rather than
+//! `subscribe`):
+//!
+//! | frame | meaning |
+//! |---|---|
+//! | `{"type":"attach","session_id":"…","offset":N}` | follow the session from byte offset `N` (the last you processed; none: everything it still holds) |
+//! | server: `{"type":"attached","session":{…},"from_offset":N}` | output from `N` follows as binary frames |
+//! | server, binary: `0x00` + bytes | output; the offsets run on from `from_offset`, without gap or duplicate |
+//! | binary: `0x00` + bytes | input (keystrokes), as a terminal sends them |
+//! | `{"type":"ack","offset":N}` | you processed output up to `N`; ack at least every 256 KiB: the server sends at most 1 MiB past your last ack, then pauses (a paused socket loses nothing: it resumes from the scrollback) |
+//! | `{"type":"resize","cols":C,"rows":R}` | resize the terminal; answered `resized` with the session |
+//! | `{"type":"detach"}` | stop following; answered `detached` |
+//! | server: `{"type":"truncated","session_id":"…","from_offset":A,"to_offset":B}` | bytes `A..B` are gone from the scrollback (you were more than its size behind); output goes on at `B` |
+//! | server: `{"type":"exited","session_id":"…","exit_code":C,"output_offset":N}` | the program exited after output `N`; the socket is detached |
+//!
+//! Any number of sockets may attach to one session: each gets all output, each may type.
+//! Another user's session, or a gone one, is `error` `not_found`.
+//!
 //! # Frames
 //!
-//! Every frame is one JSON text message with a `type`.
+//! Every frame is one JSON text message with a `type` (terminal output and input excepted).
 //!
 //! Client → server:
 //!
@@ -74,7 +95,7 @@
 //!   is full the feed stops, and once there is room the client gets `lagged`; it resubscribes
 //!   with `resume_from`. Memory per client stays bounded.
 //! - Bad frames (malformed JSON → `bad_request`; unknown `type`/`topic`, bad symbol →
-//!   `validation_failed`; binary → `unsupported_media_type`) get an `error` frame and the socket
+//!   `validation_failed`; binary other than terminal input → `unsupported_media_type`) get an `error` frame and the socket
 //!   stays usable. A message over 1 MB cannot be skipped (the stream is mid-frame): the client
 //!   gets `error` `payload_too_large`, then close code 1009.
 //! - With the topic's stream missing or NATS down, `subscribe` gets `error` `unavailable`. A
@@ -88,6 +109,7 @@ pub(crate) mod caps;
 pub(crate) mod hub;
 mod session;
 mod subscription;
+mod terminal;
 mod topic;
 mod writer;
 
@@ -223,6 +245,26 @@ pub(crate) async fn upgrade_prices(
     )
 )]
 pub(crate) async fn upgrade_portfolio(
+    state: State<AppState>,
+    ctx: Ctx,
+    client_ip: Option<axum::Extension<ClientIp>>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    upgrade(state, ctx, client_ip, headers, ws).await
+}
+
+/// The terminal WebSocket under the path older clients know; the same as `/ws` (send `attach`).
+#[utoipa::path(
+    get, path = "/ws/terminal", tag = "live",
+    responses(
+        (status = 101, description = "Switching protocols: JSON frames and binary terminal frames follow"),
+        (status = 400, description = "Not a WebSocket upgrade request", body = ErrorEnvelope),
+        (status = 401, description = "The token offered in Sec-WebSocket-Protocol is invalid", body = ErrorEnvelope),
+        (status = 429, description = "Too many WebSockets open from this address, or for this user", body = ErrorEnvelope),
+    )
+)]
+pub(crate) async fn upgrade_terminal(
     state: State<AppState>,
     ctx: Ctx,
     client_ip: Option<axum::Extension<ClientIp>>,

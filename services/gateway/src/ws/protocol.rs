@@ -2,7 +2,12 @@
 //! Both directions derive both serde traits, so a Rust client can reuse them.
 
 use bus::ErrorCode;
+use contracts::terminal::{SessionId, TerminalSession};
 use serde::{Deserialize, Serialize};
+
+/// The first byte of a binary frame: terminal output (server → client) or input (client →
+/// server); the rest of the frame is the bytes themselves.
+pub const OPCODE_DATA: u8 = 0;
 
 /// What a subscription is about: a stream, a subject filter and an access rule (see the
 /// gateway's `ws::topic`). A `seq` is a position in the topic's one stream.
@@ -52,6 +57,26 @@ pub enum ClientFrame {
     Auth {
         token: String,
     },
+    /// Follows a terminal session (one per socket; attaching again switches): its output from
+    /// `offset` (default: the oldest the session holds), then live, as binary frames. Input
+    /// goes back as binary frames too.
+    Attach {
+        session_id: SessionId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        offset: Option<u64>,
+    },
+    /// Stops following the attached session (the session goes on).
+    Detach,
+    /// Resizes the attached session's terminal.
+    Resize {
+        cols: u16,
+        rows: u16,
+    },
+    /// The client has processed the attached session's output up to `offset`: the server
+    /// sends at most the flow-control window past the last ack.
+    Ack {
+        offset: u64,
+    },
 }
 
 /// A frame from the server.
@@ -88,6 +113,34 @@ pub enum ServerFrame {
         message: String,
     },
     Pong,
+    /// The socket follows `session`; output from `from_offset` follows as binary frames.
+    Attached {
+        session: Box<TerminalSession>,
+        from_offset: u64,
+    },
+    /// The socket no longer follows the session.
+    Detached {
+        session_id: SessionId,
+    },
+    /// Output between `from_offset` and `to_offset` is gone from the session's scrollback;
+    /// what follows starts at `to_offset`.
+    Truncated {
+        session_id: SessionId,
+        from_offset: u64,
+        to_offset: u64,
+    },
+    /// The session's child exited, after all its output (which ends at `output_offset`) was
+    /// sent; the socket is detached.
+    Exited {
+        session_id: SessionId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        output_offset: u64,
+    },
+    /// The attached session's new size.
+    Resized {
+        session: Box<TerminalSession>,
+    },
     /// The socket is signed in as `user_id` until `expires_at`; send a new `auth` frame with a
     /// fresh token before then to stay signed in.
     Authenticated {

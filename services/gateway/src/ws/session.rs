@@ -17,8 +17,10 @@ use tracing::Instrument;
 use super::{
     caps::{Slot, SocketCaps},
     hub::{Hub, Item},
+    protocol::OPCODE_DATA,
     protocol::{ClientFrame, ServerFrame, Topic},
     subscription::{Next, Subscription},
+    terminal::{Attachment, Step},
     topic::{FeedError, Key, TopicSpec, spec},
     writer::{Outbound, Writer},
 };
@@ -71,6 +73,7 @@ pub(crate) async fn run(
             clock: state.clock.clone(),
             caps: state.socket_caps.clone(),
             user: None,
+            terminal: None,
             _ip_slot: ip_slot,
         };
         if let Some((claims, slot)) = signed_in {
@@ -112,6 +115,8 @@ struct Session {
     caps: Arc<SocketCaps>,
     /// Who the socket is signed in as, until when. Prices need nobody; user topics do.
     user: Option<SignedIn>,
+    /// The terminal session the socket follows, if any.
+    terminal: Option<Attachment>,
     /// This socket's place under the per-IP cap.
     _ip_slot: Slot,
 }
@@ -173,8 +178,12 @@ impl Session {
                     Next::Item(item) => self.on_stored(at, &item),
                     Next::Lost => self.lag(at, "its live feed ended"),
                 },
+                step = next_step(&mut self.terminal), if self.terminal.is_some() => self.on_step(step).await,
             };
             if flow.is_break() {
+                if let Some(attachment) = self.terminal.take() {
+                    attachment.detach();
+                }
                 return (stream, self.oversized);
             }
         }
@@ -186,13 +195,7 @@ impl Session {
                 Ok(frame) => self.on_frame(frame).await,
                 Err(frame) => self.send(frame).await,
             },
-            Message::Binary(_) => {
-                self.send(ServerFrame::error(
-                    ErrorCode::UnsupportedMediaType,
-                    "send JSON text frames",
-                ))
-                .await
-            }
+            Message::Binary(bytes) => self.on_input(&bytes).await,
             Message::Ping(_) | Message::Pong(_) => ControlFlow::Continue(()),
             Message::Close(_) => ControlFlow::Break(()),
         }
@@ -224,6 +227,23 @@ impl Session {
                 .subscribe(topic, keys.unwrap_or_default(), resume_from)
                 .await
                 .unwrap_or_else(error_frame),
+            ClientFrame::Attach { session_id, offset } => self.attach(session_id, offset).await,
+            ClientFrame::Detach => match self.terminal.take() {
+                Some(attachment) => {
+                    let session_id = attachment.session_id().clone();
+                    attachment.detach();
+                    ServerFrame::Detached { session_id }
+                }
+                None => not_attached(),
+            },
+            ClientFrame::Resize { cols, rows } => self.resize(cols, rows).await,
+            ClientFrame::Ack { offset } => match self.terminal.as_mut() {
+                Some(attachment) => {
+                    attachment.ack(offset);
+                    return ControlFlow::Continue(());
+                }
+                None => not_attached(),
+            },
             ClientFrame::Unsubscribe { topic, keys } => {
                 match keys.map(|keys| parse_keys(spec(topic), &keys)).transpose() {
                     Ok(keys) => match self.subscriptions.iter_mut().find(|s| s.topic() == topic) {
@@ -273,9 +293,96 @@ impl Session {
             .await
     }
 
+    /// Attaches the socket to a terminal session of its user (leaving the one it followed).
+    async fn attach(
+        &mut self,
+        session_id: contracts::terminal::SessionId,
+        offset: Option<u64>,
+    ) -> ServerFrame {
+        let Some(actor) = self.actor().cloned() else {
+            return ServerFrame::error(ErrorCode::Unauthorized, "sign in to attach to a terminal");
+        };
+        if let Some(attachment) = self.terminal.take() {
+            attachment.detach();
+        }
+        let ctx = RequestContext::new().with_actor(Some(actor));
+        match Attachment::start(&self.bus, ctx, session_id, offset).await {
+            Ok((attachment, session)) => {
+                let from_offset = attachment.next_offset();
+                self.terminal = Some(attachment);
+                ServerFrame::Attached {
+                    session: Box::new(session),
+                    from_offset,
+                }
+            }
+            Err(err) => error_frame(err),
+        }
+    }
+
+    async fn resize(&mut self, cols: u16, rows: u16) -> ServerFrame {
+        let Some(attachment) = &self.terminal else {
+            return not_attached();
+        };
+        let request = contracts::terminal::ResizeSession {
+            session_id: attachment.session_id().clone(),
+            cols,
+            rows,
+        };
+        match attachment
+            .bus()
+            .request_routed(attachment.ctx(), &request)
+            .await
+        {
+            Ok(session) => ServerFrame::Resized {
+                session: Box::new(session),
+            },
+            Err(err) => ServerFrame::error(err.code(), err.to_string()),
+        }
+    }
+
+    /// A binary frame: input for the attached terminal (opcode first).
+    async fn on_input(&mut self, frame: &[u8]) -> ControlFlow<()> {
+        let reply = match (frame.split_first(), &self.terminal) {
+            (Some((&OPCODE_DATA, data)), Some(attachment)) if !data.is_empty() => {
+                match attachment.write(data).await {
+                    Ok(()) => return ControlFlow::Continue(()),
+                    Err(err) => error_frame(err),
+                }
+            }
+            (Some((&OPCODE_DATA, _)), None) => not_attached(),
+            _ => ServerFrame::error(
+                ErrorCode::UnsupportedMediaType,
+                "send JSON text frames, or binary terminal input: opcode 0 then the bytes",
+            ),
+        };
+        self.send(reply).await
+    }
+
+    /// What the attached terminal has for the client.
+    async fn on_step(&mut self, step: Step) -> ControlFlow<()> {
+        match step {
+            Step::Output(bytes) => match self.tx.send(Outbound::Binary(bytes)).await {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(_) => ControlFlow::Break(()),
+            },
+            Step::Frame(frame) => self.send(frame).await,
+            Step::End(frame) => {
+                if let Some(attachment) = self.terminal.take() {
+                    attachment.detach();
+                }
+                self.send(frame).await
+            }
+        }
+    }
+
     /// Ends the subscriptions of topics only a signed-in user may follow (the user signed out
     /// or changed), telling the client with `unsubscribed` and no keys.
     async fn leave_private(&mut self) -> ControlFlow<()> {
+        if let Some(attachment) = self.terminal.take() {
+            let session_id = attachment.session_id().clone();
+            attachment.detach();
+            self.send(ServerFrame::Detached { session_id }).await?;
+        }
         let mut left = Vec::new();
         self.subscriptions.retain(|subscription| {
             let private = spec(subscription.topic()).is_private();
@@ -441,6 +548,21 @@ fn parse(text: &str) -> Result<ClientFrame, ServerFrame> {
         let err = ServiceError::undecodable(&err);
         ServerFrame::error(err.code, err.message)
     })
+}
+
+/// The next step of the attached terminal (never, when none is).
+async fn next_step(terminal: &mut Option<Attachment>) -> Step {
+    match terminal {
+        Some(attachment) => attachment.step().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn not_attached() -> ServerFrame {
+    ServerFrame::error(
+        ErrorCode::Conflict,
+        "no terminal session is attached; send an attach frame first",
+    )
 }
 
 /// The next event of any running subscription, with its index.

@@ -18,6 +18,8 @@ pub(crate) enum Outbound {
     Frame(ServerFrame),
     /// A frame already encoded (a stored event, encoded once for every socket).
     Text(Utf8Bytes),
+    /// A binary frame (terminal output, opcode first).
+    Binary(Bytes),
     /// Close the socket with this code and reason, after the frames before it.
     Close(u16, &'static str),
 }
@@ -50,6 +52,7 @@ impl Writer {
                         }
                     },
                     Some(Outbound::Text(text)) => Message::Text(text),
+                    Some(Outbound::Binary(bytes)) => Message::Binary(bytes),
                     Some(Outbound::Close(code, reason)) => {
                         self.close(code, reason).await;
                         return self.sink;
@@ -61,7 +64,7 @@ impl Writer {
                 },
                 _ = ping.tick() => Message::Ping(Bytes::new()),
             };
-            let is_frame = matches!(message, Message::Text(_));
+            let is_frame = matches!(message, Message::Text(_) | Message::Binary(_));
             match tokio::time::timeout(self.write_timeout, self.sink.send(message)).await {
                 Ok(Ok(())) => {
                     if is_frame {

@@ -22,6 +22,7 @@ async fn health_all_lists_gateway_and_market_with_their_instances() {
     // Every service the gateway's routes call, so /health/all is healthy.
     let app = spawn(Spawn {
         portfolio: true,
+        terminal: true,
         ..Spawn::default()
     })
     .await;
@@ -47,7 +48,7 @@ async fn health_all_is_503_naming_the_services_its_routes_call_when_they_are_not
     assert_eq!(body["error"]["code"], "unavailable");
     assert_eq!(
         body["error"]["details"]["missing"],
-        serde_json::json!(["identity", "market", "portfolio"])
+        serde_json::json!(["identity", "market", "portfolio", "terminal"])
     );
 }
 

@@ -50,6 +50,8 @@ pub(crate) struct Spawn {
     pub(crate) market_config: market::Config,
     pub(crate) identity: bool,
     pub(crate) portfolio: bool,
+    /// A terminal instance, its workspace root a directory of the test's own.
+    pub(crate) terminal: bool,
     pub(crate) provision: bool,
     pub(crate) request_timeout: Duration,
     /// The gateway's clock (a manual one lets a test pass a token's expiry without waiting).
@@ -68,6 +70,7 @@ impl Default for Spawn {
             market_config: market::Config::default(),
             identity: true,
             portfolio: false,
+            terminal: false,
             provision: true,
             request_timeout: Duration::from_secs(5),
             clock: bus::Clock::system(),
@@ -142,6 +145,17 @@ pub(crate) async fn spawn(options: Spawn) -> TestApp {
             .await;
         running.push(testkit::run(portfolio));
     }
+    if options.terminal {
+        let config = terminal::Config {
+            workspace_root: workspace_root(&env),
+            terminal_commands: vec!["/bin/sh".into(), "cat".into()],
+            ..terminal::Config::default()
+        };
+        let terminal = env
+            .start_on::<terminal::App>(&service_platform, config)
+            .await;
+        running.push(testkit::run(terminal));
+    }
     let mut config = gateway::Config {
         http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         discovery_wait: Duration::from_millis(500),
@@ -177,6 +191,18 @@ pub(crate) async fn spawn(options: Spawn) -> TestApp {
         _services: running,
         env,
     }
+}
+
+impl Drop for TestApp {
+    /// The terminal instance's workspace root goes with the test (nothing else is on disk).
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(workspace_root(&self.env));
+    }
+}
+
+/// The workspace root of the test's terminal instance.
+pub(crate) fn workspace_root(env: &TestEnv) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("bourse-gateway-terminal-{}", env.prefix))
 }
 
 /// A valid access token for `user_id` with `roles`, signed as identity signs.

@@ -20,3 +20,4 @@ mod ws_auth;
 mod ws_portfolio;
 mod ws_resume;
 mod ws_scale;
+mod ws_terminal;
