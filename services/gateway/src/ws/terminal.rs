@@ -25,7 +25,7 @@ use bus::{Bus, ErrorCode, RequestContext};
 use bytes::{BufMut, Bytes, BytesMut};
 use contracts::terminal::{
     AttachSession, DetachSession, GetHistory, HISTORY_PAGE, OFFSET_HEADER, SessionId,
-    SessionMessage, TerminalExited, TerminalSession, WriteSession, session_subjects,
+    SessionMessage, SessionStatus, TerminalExited, TerminalSession, WriteSession, session_subjects,
 };
 use futures::StreamExt;
 use tokio::time::{Interval, MissedTickBehavior};
@@ -44,6 +44,13 @@ const RENEW: Duration = Duration::from_secs(20);
 
 /// How far the client's ack moves before the owning instance is told.
 const REPORT_EVERY: u64 = 64 * 1024;
+
+/// How the session ended: its exit code, and the offset after its last byte.
+#[derive(Debug, Clone, Copy)]
+struct Exit {
+    exit_code: Option<i32>,
+    output_offset: u64,
+}
 
 /// What the attachment has for the client next.
 pub(crate) enum Step {
@@ -70,7 +77,7 @@ pub(crate) struct Attachment {
     /// message was lost, or the attach began behind): read it from the scrollback.
     behind: bool,
     /// The session exited; sent once its output is.
-    exit: Option<TerminalExited>,
+    exit: Option<Exit>,
     renew: Interval,
 }
 
@@ -125,7 +132,11 @@ impl Attachment {
             acked: next,
             reported: next,
             behind: next < session.output_offset || offset.is_none(),
-            exit: None,
+            // Attached after the end: the exit event went by, so it is known from here.
+            exit: (session.status == SessionStatus::Exited).then_some(Exit {
+                exit_code: session.exit_code,
+                output_offset: session.output_offset,
+            }),
             renew,
         };
         Ok((attachment, session))
@@ -238,7 +249,10 @@ impl Attachment {
             Some(SessionMessage::Exited) => {
                 let exit: TerminalExited = serde_json::from_slice(&message.payload).ok()?;
                 self.behind |= exit.output_offset > self.next;
-                self.exit = Some(exit);
+                self.exit = Some(Exit {
+                    exit_code: exit.exit_code,
+                    output_offset: exit.output_offset,
+                });
                 None
             }
             Some(SessionMessage::Started) | None => None,

@@ -302,6 +302,20 @@ async fn a_socket_reattaches_from_its_offset_and_gets_exactly_what_it_missed() {
     assert_eq!(exited["type"], "exited", "{exited}");
     assert_eq!(exited["exit_code"], 7);
     assert_eq!(exited["output_offset"], at);
+    // Attached after the end: the scrollback, then `exited` all the same.
+    let mut late = signed_in(&app, "/ws", &token).await;
+    assert_eq!(
+        attach(&mut late, &id, Some(offset)).await["type"],
+        "attached"
+    );
+    let (mut replay, mut replay_at) = (Screen::default(), offset);
+    read_until(&mut late, &mut replay, &mut replay_at, |s| {
+        !s.frames.is_empty()
+    })
+    .await;
+    assert_eq!(replay.frames[0]["type"], "exited", "{:?}", replay.frames);
+    assert_eq!(replay_at, at);
+    assert_eq!(replay.output, resumed.output);
 }
 
 #[tokio::test]

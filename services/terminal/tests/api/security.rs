@@ -189,7 +189,7 @@ async fn a_session_starts_inside_the_users_workspace_only() {
     assert_eq!(session.cwd, "strategies");
     app.write(user, &session.id, "pwd\r").await;
     let strategies = home.canonicalize().unwrap().join("strategies");
-    app.wait_for(user, &session.id, &format!("\n{}", strategies.display()))
+    app.wait_for(user, &session.id, &format!("{}\r\n", strategies.display()))
         .await;
     // A command off the allow-list is refused.
     let request = CreateSession {

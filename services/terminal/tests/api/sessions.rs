@@ -192,6 +192,8 @@ async fn commands_are_the_input_lines() {
     let session = app.shell(user).await;
     app.write(user, &session.id, "echo onne\u{7f}\u{7f}e\r")
         .await;
+    // The shell runs (and handles SIGINT) before Ctrl-C: one sent while it starts kills it.
+    app.wait_for(user, &session.id, "one\r\n").await;
     app.write(user, &session.id, "rm -rf nothing\u{3}").await;
     app.write(user, &session.id, "echo two\r").await;
     let lines = app
