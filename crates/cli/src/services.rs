@@ -12,6 +12,7 @@ pub(crate) const SERVICES: &[Launcher] = &[
     Launcher::of::<portfolio::App>(),
     Launcher::of::<valuation::App>(),
     Launcher::of::<terminal::App>(),
+    Launcher::of::<assistant::App>(),
     Launcher::of::<gateway::App>(),
 ];
 

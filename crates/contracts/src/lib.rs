@@ -10,6 +10,7 @@
 //! - [`portfolio`]: portfolios, activities, trades, positions and performance.
 //! - [`valuation`]: portfolios marked to market, and the leases that split that work.
 //! - [`identity`]: users, roles, sessions (access + refresh tokens) and the login audit.
+//! - [`assistant`]: conversations, folders and the events of a streamed reply.
 //! - [`terminal`]: PTY sessions routed to the instance that owns them, and their lifecycle events.
 //! - [`gateway`]: the gateway's own health endpoint, so discovery lists the edge too.
 //! - [`schema`]: the JSON Schema export behind `schemas/` (`cargo run -p contracts --bin export-schemas`).
@@ -18,6 +19,7 @@
 //! sends. Money and quantities are `rust_decimal::Decimal` (JSON strings), times are RFC 3339
 //! UTC, ids are UUIDv7.
 
+pub mod assistant;
 pub mod gateway;
 pub mod identity;
 pub mod market;

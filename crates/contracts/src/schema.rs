@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use schemars::{JsonSchema, generate::SchemaSettings};
 
-use crate::{Event, Request, gateway, identity, market, portfolio, terminal, valuation};
+use crate::{Event, Request, assistant, gateway, identity, market, portfolio, terminal, valuation};
 
 /// File name (relative to `schemas/`) to pretty-printed JSON Schema, for every message type.
 pub fn all() -> BTreeMap<String, String> {
@@ -83,6 +83,23 @@ pub fn all() -> BTreeMap<String, String> {
         &mut files,
         "kv.terminal_instances.{instance}.json",
     );
+    request::<assistant::ListConversations>(&mut files);
+    request::<assistant::CreateConversation>(&mut files);
+    request::<assistant::GetConversation>(&mut files);
+    request::<assistant::UpdateConversation>(&mut files);
+    request::<assistant::DeleteConversation>(&mut files);
+    request::<assistant::ListMessages>(&mut files);
+    request::<assistant::SendMessage>(&mut files);
+    request::<assistant::RegenerateReply>(&mut files);
+    request::<assistant::StopGeneration>(&mut files);
+    request::<assistant::ListModels>(&mut files);
+    request::<assistant::ListFolders>(&mut files);
+    request::<assistant::CreateFolder>(&mut files);
+    request::<assistant::UpdateFolder>(&mut files);
+    request::<assistant::DeleteFolder>(&mut files);
+    request::<assistant::SearchConversations>(&mut files);
+    request::<assistant::ExportConversation>(&mut files);
+    event::<assistant::ChatEvent>(&mut files);
     files
 }
 

@@ -81,6 +81,15 @@ fn rand_u64() -> u64 {
 }
 
 fn parse_session_id(raw: &str) -> Result<String, InvalidValue> {
+    parse_routed_id("session_id", "terminal session", raw)
+}
+
+/// An id of something one instance holds: `<instance 16 hex>-<uuid 32 hex>`.
+pub(crate) fn parse_routed_id(
+    field: &'static str,
+    what: &str,
+    raw: &str,
+) -> Result<String, InvalidValue> {
     let raw = raw.trim();
     let valid = raw.len() == 49
         && raw.as_bytes()[16] == b'-'
@@ -92,9 +101,9 @@ fn parse_session_id(raw: &str) -> Result<String, InvalidValue> {
         Ok(raw.to_owned())
     } else {
         Err(InvalidValue::new(
-            "session_id",
+            field,
             format!(
-                "{:?} is not a terminal session id (16 hex digits, '-', 32 hex digits)",
+                "{:?} is not a {what} id (16 hex digits, '-', 32 hex digits)",
                 crate::value::quoted(raw)
             ),
         ))

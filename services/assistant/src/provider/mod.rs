@@ -8,6 +8,7 @@
 //!   OpenAI, Ollama, vLLM and llama.cpp's server speak.
 
 pub mod anthropic;
+pub mod local;
 pub mod openai;
 
 use std::pin::Pin;

@@ -1,0 +1,38 @@
+//! The endpoints, one file per resource, and the consumer of user deletions. Every handler
+//! reads the caller from the request (`Bourse-User-Id`); another user's conversation, message,
+//! folder or generation is `not_found`, exactly like a missing one.
+
+pub mod conversation;
+pub mod folder;
+pub mod message;
+pub mod model;
+pub mod user;
+
+use std::sync::Arc;
+
+use bus::{ErrorCode, RequestContext, ServiceError};
+use contracts::{Limit, Page};
+use uuid::Uuid;
+
+use crate::app::AppState;
+
+/// What every endpoint is given.
+#[derive(Debug, Clone)]
+pub struct Handlers(pub Arc<AppState>);
+
+pub(crate) fn owner(ctx: &RequestContext) -> Result<Uuid, ServiceError> {
+    ctx.actor
+        .as_ref()
+        .map(|a| a.user_id)
+        .ok_or_else(|| ServiceError::new(ErrorCode::Unauthorized, "sign in to use the assistant"))
+}
+
+/// Page, limit, rows and offset of a list request.
+pub(crate) fn window(page: Option<Page>, limit: Option<Limit>) -> (Page, Limit, i64, i64) {
+    let (page, limit) = (page.unwrap_or_default(), limit.unwrap_or_default());
+    (page, limit, i64::from(limit.get()), page.offset(limit))
+}
+
+pub(crate) fn conversation_not_found(id: Uuid) -> ServiceError {
+    ServiceError::not_found(format!("no conversation {id}"))
+}
