@@ -42,6 +42,9 @@ use crate::envelope::ErrorBody;
         (name = "terminal", description = "Shells on the server that outlive the browser: \
             create, drive, resize, read the scrollback by offset; live output and input on the \
             WebSocket `/ws` (`attach` frame) or `/ws/terminal` (terminal service)"),
+        (name = "chat", description = "Conversations with the assistant over your own \
+            portfolios: replies are written in the service and stream on the WebSocket \
+            (`chat` topic) or as server-sent events (assistant service)"),
         (name = "operations", description = "Health, discovery, metrics and this document"),
         (name = "live", description = "WebSocket upgrades"),
     )

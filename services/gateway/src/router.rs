@@ -48,6 +48,7 @@ pub(crate) fn build(state: AppState) -> anyhow::Result<Router> {
         .routes(routes!(ws::upgrade_prices))
         .routes(routes!(ws::upgrade_portfolio))
         .routes(routes!(ws::upgrade_terminal))
+        .routes(routes!(ws::upgrade_chat))
         .routes(routes!(openapi::serve))
         .split_for_parts();
     let doc = OpenApiJson::render(api)?;

@@ -3,6 +3,7 @@
 //! [`api`] registers handler and documentation together, so `openapi.json` cannot drift from
 //! the routes that exist.
 
+mod chat;
 mod history;
 mod portfolios;
 mod quotes;
@@ -14,8 +15,8 @@ mod users;
 
 use bus::RequestContext;
 use contracts::{
-    Request, Routed, identity::Login, market::GetQuote, portfolio::ListPortfolios,
-    terminal::CreateSession,
+    Request, Routed, assistant::SendMessage, identity::Login, market::GetQuote,
+    portfolio::ListPortfolios, terminal::CreateSession,
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -27,13 +28,14 @@ use crate::{
 
 /// The services the routes forward to (market: `/api/v1/stocks`; identity: `/api/v1/auth`,
 /// `/api/v1/users`; portfolio: `/api/v1/portfolios`, `/trades`, `/positions`, `/performance`,
-/// `/export`; terminal: `/api/v1/terminal`): what `/health/all` expects when no list is configured.
+/// `/export`; terminal: `/api/v1/terminal`; assistant: `/api/v1/chat`): what `/health/all` expects when no list is configured.
 pub(crate) fn services() -> Vec<&'static str> {
     vec![
         Login::service(),
         GetQuote::service(),
         ListPortfolios::service(),
         CreateSession::service(),
+        SendMessage::service(),
     ]
 }
 
@@ -74,6 +76,17 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(terminal::history))
         .routes(routes!(terminal::commands))
         .routes(routes!(terminal::overview))
+        .routes(routes!(chat::list, chat::create))
+        .routes(routes!(chat::get, chat::update, chat::delete))
+        .routes(routes!(chat::messages))
+        .routes(routes!(chat::regenerate))
+        .routes(routes!(chat::export))
+        .routes(routes!(chat::send))
+        .routes(routes!(chat::stop))
+        .routes(routes!(chat::models))
+        .routes(routes!(chat::folders, chat::create_folder))
+        .routes(routes!(chat::update_folder, chat::delete_folder))
+        .routes(routes!(chat::search))
 }
 
 /// Sends `request` to its service for the caller: the answer, or the failure as the service

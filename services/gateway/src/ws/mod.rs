@@ -1,5 +1,5 @@
 //! Live events and terminals over one multiplexed WebSocket: `GET /ws` (`/ws/prices`,
-//! `/ws/portfolio` and `/ws/terminal`, paths older clients know, are aliases).
+//! `/ws/portfolio`, `/ws/chat` and `/ws/terminal`, paths older clients know, are aliases).
 //!
 //! # Topics
 //!
@@ -8,6 +8,7 @@
 //! | `prices` | tickers (`AAPL`, `BRK.B`) | `PRICES`: `evt.price.<ticker>` | anyone |
 //! | `portfolio` | portfolio ids | `PORTFOLIO`: `evt.portfolio.<id>.created\|updated\|deleted\|activity_recorded\|activity_deleted`, `evt.trade.<id>.executed` | the portfolio's owner |
 //! | `valuation` | portfolio ids | `VALUATIONS`: `evt.valuation.<id>` | the portfolio's owner |
+//! | `chat` | conversation ids | `CHAT`: `evt.chat.<id>.started\|delta\|tool_call\|tool_result\|completed\|failed` | the conversation's owner |
 //!
 //! A `seq` is a position in the topic's stream, so each topic resumes on its own: a portfolio
 //! page subscribes to `portfolio` and `valuation` with the same ids, each with its own
@@ -265,6 +266,26 @@ pub(crate) async fn upgrade_portfolio(
     )
 )]
 pub(crate) async fn upgrade_terminal(
+    state: State<AppState>,
+    ctx: Ctx,
+    client_ip: Option<axum::Extension<ClientIp>>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    upgrade(state, ctx, client_ip, headers, ws).await
+}
+
+/// The chat WebSocket under the path older clients know; the same as `/ws`.
+#[utoipa::path(
+    get, path = "/ws/chat", tag = "live",
+    responses(
+        (status = 101, description = "Switching protocols: JSON frames follow"),
+        (status = 400, description = "Not a WebSocket upgrade request", body = ErrorEnvelope),
+        (status = 401, description = "The token offered in Sec-WebSocket-Protocol is invalid", body = ErrorEnvelope),
+        (status = 429, description = "Too many WebSockets open from this address, or for this user", body = ErrorEnvelope),
+    )
+)]
+pub(crate) async fn upgrade_chat(
     state: State<AppState>,
     ctx: Ctx,
     client_ip: Option<axum::Extension<ClientIp>>,

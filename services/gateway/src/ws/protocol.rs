@@ -20,6 +20,8 @@ pub enum Topic {
     Portfolio,
     /// A portfolio's valuations, by portfolio id (its owner only).
     Valuation,
+    /// A conversation's replies as they are written, by conversation id (its owner only).
+    Chat,
 }
 
 impl Topic {
@@ -28,6 +30,7 @@ impl Topic {
             Self::Prices => "prices",
             Self::Portfolio => "portfolio",
             Self::Valuation => "valuation",
+            Self::Chat => "chat",
         }
     }
 }

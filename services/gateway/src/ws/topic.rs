@@ -14,6 +14,7 @@ use async_nats::jetstream::{
 use bus::{Actor, Bus, ErrorCode, RequestContext};
 use contracts::{
     Event,
+    assistant::{ChatEvent, GetConversation},
     market::{PriceUpdated, Ticker},
     portfolio::{self, GetPortfolio, PortfolioCreated},
     valuation::PortfolioValued,
@@ -245,12 +246,76 @@ pub(crate) const VALUATION: TopicSpec = TopicSpec {
     max_keys: 100,
 };
 
+/// Conversations the actor owns, asked of the assistant as that user: another user's is
+/// `not_found`, exactly like one that does not exist.
+fn owned_conversations(
+    bus: Bus,
+    actor: Actor,
+    keys: Vec<Key>,
+) -> BoxFuture<'static, Result<(), FeedError>> {
+    Box::pin(async move {
+        let ctx = RequestContext::new().with_actor(Some(actor));
+        let checks = keys.iter().map(|key| {
+            let (bus, ctx) = (&bus, &ctx);
+            async move {
+                let conversation_id = Uuid::parse_str(&key.route).unwrap_or_default();
+                (
+                    key,
+                    bus.request(ctx, &GetConversation { conversation_id }).await,
+                )
+            }
+        });
+        for (key, answer) in join_all(checks).await {
+            match answer {
+                Ok(_) => {}
+                Err(err) if err.code() == ErrorCode::NotFound => {
+                    return Err(FeedError::new(
+                        ErrorCode::NotFound,
+                        format!("no conversation {}", key.shown),
+                    ));
+                }
+                Err(err) => {
+                    return Err(FeedError::unavailable(
+                        Topic::Chat,
+                        "cannot check who owns a conversation",
+                        err,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// A conversation id as the client wrote it.
+fn conversation_key(raw: &str) -> Result<Key, String> {
+    let id = Uuid::parse_str(raw.trim())
+        .map_err(|_| format!("{raw:?} is not a conversation id (a UUID)"))?;
+    Ok(Key {
+        route: id.to_string(),
+        shown: id.to_string(),
+    })
+}
+
+/// A conversation's replies: `evt.chat.<id>.*` on `CHAT`, keyed by conversation id, for its
+/// owner.
+pub(crate) const CHAT: TopicSpec = TopicSpec {
+    topic: Topic::Chat,
+    stream: ChatEvent::STREAM,
+    filter: || ChatEvent::ALL_SUBJECTS.to_owned(),
+    key_of: ChatEvent::conversation_of,
+    parse_key: conversation_key,
+    access: Access::SignedIn(owned_conversations),
+    max_keys: 100,
+};
+
 /// The spec of `topic`.
 pub(crate) fn spec(topic: Topic) -> &'static TopicSpec {
     match topic {
         Topic::Prices => &PRICES,
         Topic::Portfolio => &PORTFOLIO,
         Topic::Valuation => &VALUATION,
+        Topic::Chat => &CHAT,
     }
 }
 

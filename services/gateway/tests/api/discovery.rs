@@ -23,6 +23,7 @@ async fn health_all_lists_gateway_and_market_with_their_instances() {
     let app = spawn(Spawn {
         portfolio: true,
         terminal: true,
+        assistant: true,
         ..Spawn::default()
     })
     .await;
@@ -48,7 +49,7 @@ async fn health_all_is_503_naming_the_services_its_routes_call_when_they_are_not
     assert_eq!(body["error"]["code"], "unavailable");
     assert_eq!(
         body["error"]["details"]["missing"],
-        serde_json::json!(["identity", "market", "portfolio", "terminal"])
+        serde_json::json!(["assistant", "identity", "market", "portfolio", "terminal"])
     );
 }
 

@@ -52,6 +52,8 @@ pub(crate) struct Spawn {
     pub(crate) portfolio: bool,
     /// A terminal instance, its workspace root a directory of the test's own.
     pub(crate) terminal: bool,
+    /// An assistant (offline model only).
+    pub(crate) assistant: bool,
     pub(crate) provision: bool,
     pub(crate) request_timeout: Duration,
     /// The gateway's clock (a manual one lets a test pass a token's expiry without waiting).
@@ -71,6 +73,7 @@ impl Default for Spawn {
             identity: true,
             portfolio: false,
             terminal: false,
+            assistant: false,
             provision: true,
             request_timeout: Duration::from_secs(5),
             clock: bus::Clock::system(),
@@ -155,6 +158,12 @@ pub(crate) async fn spawn(options: Spawn) -> TestApp {
             .start_on::<terminal::App>(&service_platform, config)
             .await;
         running.push(testkit::run(terminal));
+    }
+    if options.assistant {
+        let assistant = env
+            .start_on::<assistant::App>(&service_platform, assistant::Config::default())
+            .await;
+        running.push(testkit::run(assistant));
     }
     let mut config = gateway::Config {
         http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),

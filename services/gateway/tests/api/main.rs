@@ -17,6 +17,7 @@ mod stocks;
 mod tickers;
 mod ws;
 mod ws_auth;
+mod ws_chat;
 mod ws_portfolio;
 mod ws_resume;
 mod ws_scale;
