@@ -77,7 +77,7 @@ pub struct Conversation {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Role {
+pub enum MessageRole {
     User,
     Assistant,
 }
@@ -113,7 +113,7 @@ pub struct Message {
     pub conversation_id: Uuid,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<Uuid>,
-    pub role: Role,
+    pub role: MessageRole,
     pub content: String,
     pub status: MessageStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]

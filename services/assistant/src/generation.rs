@@ -15,7 +15,8 @@ use std::{
 use async_nats::jetstream::context::PublishAckFuture;
 use bus::{ErrorCode, RequestContext, ServiceError};
 use contracts::assistant::{
-    ChatEvent, ChatEventKind, GenerationId, Message, MessageStatus, Role, TokenUsage, ToolUse,
+    ChatEvent, ChatEventKind, GenerationId, Message, MessageRole, MessageStatus, TokenUsage,
+    ToolUse,
 };
 use futures::StreamExt;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
@@ -297,8 +298,8 @@ pub fn history(branch: &[Message]) -> Vec<ChatMessage> {
     let mut messages = Vec::new();
     for message in branch {
         match message.role {
-            Role::User => messages.push(ChatMessage::User(message.content.clone())),
-            Role::Assistant => {
+            MessageRole::User => messages.push(ChatMessage::User(message.content.clone())),
+            MessageRole::Assistant => {
                 // Only what was answered goes back: a failed reply is not the model's word.
                 if message.status == MessageStatus::Failed {
                     continue;

@@ -4,7 +4,7 @@ use bus::{RequestContext, ServiceError};
 use contracts::assistant::{
     Conversation, ConversationPage, CreateConversation, DeleteConversation, DeletedConversation,
     ExportConversation, ExportFormat, ExportedConversation, GetConversation, ListConversations,
-    Role, SearchConversations, SearchHit, SearchPage, UpdateConversation,
+    MessageRole, SearchConversations, SearchHit, SearchPage, UpdateConversation,
 };
 
 use super::{Handlers, conversation_not_found, owner, window};
@@ -47,9 +47,13 @@ pub(crate) async fn create_in(
     owner: uuid::Uuid,
     req: CreateConversation,
 ) -> Result<Conversation, ServiceError> {
+    if let Some(prompt) = &req.system_prompt {
+        super::text("system_prompt", prompt, super::SYSTEM_PROMPT_CHARS)?;
+    }
     check_folder(db, owner, req.folder_id).await?;
     let model = match req.model {
         Some(model) => {
+            super::model(&model)?;
             state.providers.resolve(&model).await?;
             model
         }
@@ -109,10 +113,14 @@ pub async fn update(
         conversation.folder_id = folder;
     }
     if let Some(model) = req.model {
+        super::model(&model)?;
         h.0.providers.resolve(&model).await?;
         conversation.model = model;
     }
     if let Some(prompt) = req.system_prompt {
+        if let Some(prompt) = &prompt {
+            super::text("system_prompt", prompt, super::SYSTEM_PROMPT_CHARS)?;
+        }
         conversation.system_prompt = prompt;
     }
     if let Some(pinned) = req.pinned {
@@ -148,8 +156,10 @@ pub async fn search(
 ) -> Result<SearchPage, ServiceError> {
     let owner = owner(&ctx)?;
     let q = req.q.trim();
-    if q.is_empty() || q.chars().count() > 200 {
-        return Err(ServiceError::validation("q must have 1 to 200 characters"));
+    if q.is_empty() || q.chars().count() > 200 || q.contains('\0') {
+        return Err(ServiceError::validation(
+            "q must have 1 to 200 characters and no NUL",
+        ));
     }
     let (page, limit, rows, offset) = window(req.page, req.limit);
     let mut db = h.0.db.acquire().await?;
@@ -202,8 +212,8 @@ pub async fn export(
             let mut text = format!("# {title}\n");
             for message in &messages {
                 let who = match message.role {
-                    Role::User => "You",
-                    Role::Assistant => "Assistant",
+                    MessageRole::User => "You",
+                    MessageRole::Assistant => "Assistant",
                 };
                 text.push_str(&format!(
                     "\n## {who} ({})\n\n{}\n",

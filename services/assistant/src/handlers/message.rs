@@ -4,7 +4,8 @@
 use bus::{RequestContext, ServiceError};
 use contracts::assistant::{
     CreateConversation, GenerationId, ListMessages, MAX_MESSAGE_CHARS, Message, MessageList,
-    MessageStatus, RegenerateReply, Role, SendMessage, Started, StopGeneration, StoppedGeneration,
+    MessageRole, MessageStatus, RegenerateReply, SendMessage, Started, StopGeneration,
+    StoppedGeneration,
 };
 use uuid::Uuid;
 
@@ -51,6 +52,7 @@ async fn check_limits(
                 "a message must have 1 to {MAX_MESSAGE_CHARS} characters"
             )));
         }
+        super::text("content", content, MAX_MESSAGE_CHARS)?;
     }
     let state = &h.0;
     let running = state.generations.of(owner);
@@ -106,7 +108,7 @@ pub async fn send(
         id: contracts::new_id(),
         conversation_id: conversation.id,
         parent_id: parent,
-        role: Role::User,
+        role: MessageRole::User,
         content: req.content.clone(),
         status: MessageStatus::Complete,
         failure: None,
@@ -135,7 +137,7 @@ pub async fn regenerate(
     let missing = || ServiceError::not_found(format!("no reply {}", req.message_id));
     let reply = store::message::get(&mut tx, conversation.id, req.message_id)
         .await?
-        .filter(|m| m.role == Role::Assistant)
+        .filter(|m| m.role == MessageRole::Assistant)
         .ok_or_else(missing)?;
     let question_id = reply.parent_id.ok_or_else(missing)?;
     let question = store::message::get(&mut tx, conversation.id, question_id)
@@ -157,12 +159,13 @@ async fn start(
     model: String,
 ) -> Result<Started, ServiceError> {
     let state = &h.0;
+    super::model(&model)?;
     let kind = state.providers.resolve(&model).await?;
     let reply = Message {
         id: contracts::new_id(),
         conversation_id: conversation.id,
         parent_id: Some(question.id),
-        role: Role::Assistant,
+        role: MessageRole::Assistant,
         content: String::new(),
         status: MessageStatus::Streaming,
         failure: None,

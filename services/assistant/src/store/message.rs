@@ -1,7 +1,7 @@
 //! `assistant.message`: a conversation's messages, a tree through `parent_id`.
 
 use chrono::{DateTime, Utc};
-use contracts::assistant::{Message, MessageStatus, Role, TokenUsage, ToolUse};
+use contracts::assistant::{Message, MessageRole, MessageStatus, TokenUsage, ToolUse};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -49,9 +49,9 @@ impl From<Row> for Message {
             conversation_id: row.conversation_id,
             parent_id: row.parent_id,
             role: if row.role == "user" {
-                Role::User
+                MessageRole::User
             } else {
-                Role::Assistant
+                MessageRole::Assistant
             },
             content: row.content,
             status,
@@ -66,8 +66,8 @@ impl From<Row> for Message {
 
 pub async fn insert(db: &mut PgConnection, message: &Message) -> sqlx::Result<()> {
     let role = match message.role {
-        Role::User => "user",
-        Role::Assistant => "assistant",
+        MessageRole::User => "user",
+        MessageRole::Assistant => "assistant",
     };
     let tool_uses = serde_json::to_value(&message.tool_uses).unwrap_or_default();
     sqlx::query!(

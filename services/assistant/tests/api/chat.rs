@@ -2,7 +2,7 @@
 
 use bus::ErrorCode;
 use contracts::assistant::{
-    ChatEventKind, GetConversation, ListMessages, MessageStatus, RegenerateReply, Role,
+    ChatEventKind, GetConversation, ListMessages, MessageRole, MessageStatus, RegenerateReply,
     SendMessage, StopGeneration,
 };
 use uuid::Uuid;
@@ -29,7 +29,7 @@ async fn the_offline_model_answers_what_a_portfolio_is_worth_from_its_positions(
         .request(&user_ctx(user), &ask(None, "What is my portfolio worth?"))
         .await
         .unwrap();
-    assert_eq!(started.message.role, Role::User);
+    assert_eq!(started.message.role, MessageRole::User);
     assert_eq!(started.conversation.model, "bourse-local");
     let told = events.reply(&started).await;
     // 10 AAPL at 200: the figure comes from the portfolio service, through the tools.
@@ -222,6 +222,22 @@ async fn limits_refuse_before_any_provider_call() {
         .await
         .unwrap_err();
     assert_eq!(too_long.code(), ErrorCode::ValidationFailed);
+    // Postgres text cannot hold NUL: refused as bad input, not a server error.
+    let nul = app
+        .bus
+        .request(&ctx, &ask(None, "a\u{0}b"))
+        .await
+        .unwrap_err();
+    assert_eq!(nul.code(), ErrorCode::ValidationFailed);
+    let search = contracts::assistant::SearchConversations {
+        q: "a\u{0}".into(),
+        page: None,
+        limit: None,
+    };
+    assert_eq!(
+        app.bus.request(&ctx, &search).await.unwrap_err().code(),
+        ErrorCode::ValidationFailed
+    );
     let started = app
         .bus
         .request(&ctx, &ask(None, "tell me a joke"))

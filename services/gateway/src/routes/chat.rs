@@ -78,7 +78,10 @@ pub(crate) async fn list(
 #[utoipa::path(
     post, path = "/api/v1/chat/sessions", tag = "chat", security(("bearer" = [])),
     request_body = CreateConversation,
-    responses((status = 201, description = "The conversation", body = Envelope<Conversation>))
+    responses(
+        (status = 201, description = "The conversation", body = Envelope<Conversation>),
+        (status = 404, description = "No folder of yours has the folder_id", body = ErrorEnvelope),
+    )
 )]
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -507,6 +510,7 @@ pub(crate) async fn search(
 #[into_params(parameter_in = Query)]
 pub(crate) struct ExportParams {
     /// `json` or `md`.
+    #[param(inline)]
     format: ExportFormat,
 }
 
