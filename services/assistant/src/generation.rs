@@ -8,7 +8,7 @@
 //! [`MAX_ROUNDS`] rounds.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::HashMap,
     sync::{Arc, Mutex, MutexGuard},
 };
 
@@ -19,6 +19,7 @@ use contracts::assistant::{
     ToolUse,
 };
 use futures::StreamExt;
+use tokio::sync::mpsc;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use uuid::Uuid;
 
@@ -31,7 +32,7 @@ use crate::{
 
 /// Rounds of tool calls one reply may make.
 pub const MAX_ROUNDS: usize = 8;
-/// Events published and not yet acknowledged by the stream, at most.
+/// Events of one generation published and not yet acknowledged by the stream, at most.
 const IN_FLIGHT: usize = 64;
 /// Characters of the first question a conversation's title takes.
 const TITLE_CHARS: usize = 60;
@@ -334,7 +335,11 @@ pub fn history(branch: &[Message]) -> Vec<ChatMessage> {
     messages
 }
 
-/// Publishes a generation's events in order, a few acks in flight.
+/// Publishes a generation's events in order; their acks are awaited by a task of its own.
+///
+/// Not by the publisher itself: the JetStream context lets 5,000 acks be pending over all
+/// generations, and a publisher that held its pending acks while waiting for room would wait
+/// for itself. With 200 generations each holding 64, every one of them did.
 struct Publisher<'a> {
     state: &'a AppState,
     ctx: RequestContext,
@@ -342,11 +347,21 @@ struct Publisher<'a> {
     conversation_id: Uuid,
     generation_id: GenerationId,
     message_id: Uuid,
-    acks: VecDeque<PublishAckFuture>,
+    acks: mpsc::Sender<PublishAckFuture>,
+    acker: tokio::task::JoinHandle<()>,
 }
 
 impl<'a> Publisher<'a> {
     fn new(state: &'a AppState, job: &Job) -> Self {
+        let (acks, mut pending) = mpsc::channel::<PublishAckFuture>(IN_FLIGHT);
+        let generation = job.id.clone();
+        let acker = tokio::spawn(async move {
+            while let Some(ack) = pending.recv().await {
+                if let Err(err) = ack.await {
+                    tracing::warn!(%generation, error = %err, "a chat event was not stored");
+                }
+            }
+        });
         Self {
             state,
             ctx: job.ctx.clone(),
@@ -354,7 +369,8 @@ impl<'a> Publisher<'a> {
             conversation_id: job.conversation_id,
             generation_id: job.id.clone(),
             message_id: job.reply_id,
-            acks: VecDeque::new(),
+            acks,
+            acker,
         }
     }
 
@@ -369,27 +385,21 @@ impl<'a> Publisher<'a> {
             kind,
         };
         match self.state.bus.send_event(&self.ctx, &event).await {
-            Ok(ack) => self.acks.push_back(ack),
+            // Waits when IN_FLIGHT acks are pending: the acker frees room as they arrive.
+            Ok(ack) => {
+                let _ = self.acks.send(ack).await;
+            }
             Err(err) => {
                 tracing::warn!(generation = %self.generation_id, error = %err, "cannot publish a chat event");
             }
         }
-        if self.acks.len() >= IN_FLIGHT {
-            self.await_oldest().await;
-        }
     }
 
-    async fn await_oldest(&mut self) {
-        if let Some(ack) = self.acks.pop_front()
-            && let Err(err) = ack.await
-        {
-            tracing::warn!(generation = %self.generation_id, error = %err, "a chat event was not stored");
-        }
-    }
-
-    async fn flush(&mut self) {
-        while !self.acks.is_empty() {
-            self.await_oldest().await;
+    /// Waits until every event is stored (or failed to be).
+    async fn flush(self) {
+        drop(self.acks);
+        if let Err(err) = self.acker.await {
+            tracing::warn!(error = %err, "the chat event acker failed");
         }
     }
 }
