@@ -22,7 +22,8 @@
 //! - [`rss`]: `bourse dev` started, measured idle, stopped;
 //! - [`sockets`]: the WebSocket load generator and its checks;
 //! - [`portfolio`]: trades, performance and revaluation, with their own stack;
-//! - [`terminal`]: terminal sessions through the gateway, with their own stack.
+//! - [`terminal`]: terminal sessions through the gateway, with their own stack;
+//! - [`chat`]: assistant replies streamed to WebSockets from a local fake provider.
 //!
 //! `just bench` builds `bourse` and runs this in release mode. Logs are quiet (`warn`) so that
 //! logging costs no more than in a deployment that filters at info; `RUST_LOG` overrides.
@@ -31,6 +32,7 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod chat;
 mod http;
 mod load;
 mod portfolio;
@@ -46,6 +48,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use crate::{
+    chat::{ChatOutcome, ChatPlan},
     load::LoadSpec,
     portfolio::{PortfolioOutcome, PortfolioPlan},
     report::{Measurement, Report, Scenario},
@@ -67,6 +70,8 @@ enum Suite {
     Portfolio,
     /// Idle terminal sessions, keystroke echo, `cat` throughput, Ctrl-C under a flood.
     Terminal,
+    /// Assistant replies: first-delta overhead, many generations streaming at once.
+    Chat,
 }
 
 /// Benchmarks raw NATS, market over NATS and the gateway over HTTP, the idle RSS of `bourse
@@ -167,6 +172,14 @@ struct Args {
     #[arg(long, default_value_t = 100)]
     cat_mb: usize,
 
+    /// Generations streaming at once in the chat suite.
+    #[arg(long, default_value_t = 200)]
+    generations: usize,
+
+    /// Deltas of each of those generations.
+    #[arg(long, default_value_t = 500)]
+    deltas: usize,
+
     /// Print the results as JSON too, after the table.
     #[arg(long)]
     json: bool,
@@ -204,8 +217,8 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         }
     };
     scratch.cleanup().await;
-    let (edge, portfolio, terminal) = outcome?;
-    print_report(args, edge, &portfolio, &terminal)
+    let (edge, portfolio, terminal, chat) = outcome?;
+    print_report(args, edge, &portfolio, &terminal, &chat)
 }
 
 /// What the edge suite measured.
@@ -224,7 +237,7 @@ impl Args {
 async fn measure_all(
     args: &Args,
     scratch: &mut Scratch,
-) -> anyhow::Result<(Option<Edge>, PortfolioOutcome, TerminalOutcome)> {
+) -> anyhow::Result<(Option<Edge>, PortfolioOutcome, TerminalOutcome, ChatOutcome)> {
     let edge = if args.runs(Suite::Edge) {
         Some(measure_edge(args, scratch).await?)
     } else {
@@ -257,7 +270,16 @@ async fn measure_all(
     } else {
         TerminalOutcome::Skipped
     };
-    Ok((edge, portfolio, terminal))
+    let chat = if args.runs(Suite::Chat) {
+        let plan = ChatPlan {
+            generations: args.generations,
+            deltas: args.deltas,
+        };
+        chat::measure(scratch, &plan).await
+    } else {
+        ChatOutcome::Skipped
+    };
+    Ok((edge, portfolio, terminal, chat))
 }
 
 async fn measure_edge(args: &Args, scratch: &mut Scratch) -> anyhow::Result<Edge> {
@@ -351,6 +373,7 @@ fn print_report(
     edge: Option<Edge>,
     portfolio: &PortfolioOutcome,
     terminal: &TerminalOutcome,
+    chat: &ChatOutcome,
 ) -> anyhow::Result<()> {
     let Edge {
         measurements,
@@ -374,6 +397,9 @@ fn print_report(
     }
     if args.runs(Suite::Terminal) {
         targets.extend(terminal::targets(terminal));
+    }
+    if args.runs(Suite::Chat) {
+        targets.extend(chat::targets(chat));
     }
     let command = report::reproduce_command(&std::env::args().skip(1).collect::<Vec<_>>());
     println!();
@@ -409,6 +435,7 @@ fn print_report(
             sockets: sockets.clone(),
             portfolio: portfolio.clone(),
             terminal: terminal.clone(),
+            chat: chat.clone(),
         };
         println!("{}", serde_json::to_string_pretty(&report)?);
     }

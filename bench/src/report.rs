@@ -476,6 +476,7 @@ pub(crate) struct Report {
     pub(crate) sockets: SocketsOutcome,
     pub(crate) portfolio: crate::portfolio::PortfolioOutcome,
     pub(crate) terminal: crate::terminal::TerminalOutcome,
+    pub(crate) chat: crate::chat::ChatOutcome,
 }
 
 #[cfg(test)]
