@@ -267,8 +267,9 @@ impl Request for ListMessages {
 }
 
 /// `assistant.v1.message.send`: records the user's message and starts the reply. Without a
-/// `conversation_id` it starts a conversation. `parent_id` (default: the current leaf) makes it
-/// an edit when it names an earlier message's parent: a sibling branch.
+/// `conversation_id` it starts a conversation. Absent, `parent_id` is the current leaf; naming
+/// an earlier message's parent makes an edit, a sibling branch; `null` makes a new first
+/// message (an edit of the conversation's first question).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
@@ -277,8 +278,14 @@ pub struct SendMessage {
     pub content: String,
     #[serde(default)]
     pub model: Option<String>,
-    #[serde(default)]
-    pub parent_id: Option<Uuid>,
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<Uuid>")]
+    #[schema(value_type = Option<Uuid>)]
+    pub parent_id: Option<Option<Uuid>>,
 }
 
 /// A reply on its way.

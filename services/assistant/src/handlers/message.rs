@@ -94,7 +94,9 @@ pub async fn send(
         }
     };
     let parent = match req.parent_id {
-        Some(parent) => {
+        // `null`: a new first message.
+        Some(None) => None,
+        Some(Some(parent)) => {
             let found = store::message::get(&mut tx, conversation.id, parent).await?;
             Some(
                 found

@@ -188,7 +188,7 @@ async fn regenerating_and_editing_make_sibling_branches() {
         conversation_id: Some(conversation),
         content: "search micro".into(),
         model: None,
-        parent_id: Some(again.reply_id),
+        parent_id: Some(Some(again.reply_id)),
     };
     let edited = app.bus.request(&ctx, &edit).await.unwrap();
     events.reply(&edited).await;
