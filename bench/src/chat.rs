@@ -27,14 +27,14 @@ use bus::{
 use contracts::assistant::{CreateConversation, SendMessage};
 use futures::{SinkExt, StreamExt, future::try_join_all};
 use serde::Serialize;
-use tokio::net::TcpStream;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
     report::{Target, Verdict},
     stack::{self, Scratch},
+    ws_client::{Socket, expect, send_json},
 };
 
 /// First-delta overhead p50, at most.
@@ -232,9 +232,9 @@ impl ChatStack {
         let url = format!("ws://{}/ws", self.gateway);
         let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
         let token = stack::mint_token_for(&self.token, user)?;
-        send(&mut ws, serde_json::json!({"type": "auth", "token": token})).await?;
+        send_json(&mut ws, serde_json::json!({"type": "auth", "token": token})).await?;
         expect(&mut ws, "authenticated").await?;
-        send(
+        send_json(
             &mut ws,
             serde_json::json!({"type": "subscribe", "topic": "chat", "keys": [conversation.id]}),
         )
@@ -287,7 +287,7 @@ impl ChatStack {
             "chat: {} generations at once, {} deltas each",
             plan.generations, plan.deltas
         );
-        let rss_before = rss_kib()?;
+        let rss_before = crate::rss::resident_kib(std::process::id())?;
         let mut followers = Vec::with_capacity(plan.generations);
         for _ in 0..plan.generations {
             let user = Uuid::now_v7();
@@ -301,7 +301,10 @@ impl ChatStack {
         let watch = watching.clone();
         let watcher = tokio::spawn(async move {
             while !watch.is_cancelled() {
-                if let (Ok(now), Ok(mut peak)) = (rss_kib(), watcher_peak.lock()) {
+                if let (Ok(now), Ok(mut peak)) = (
+                    crate::rss::resident_kib(std::process::id()),
+                    watcher_peak.lock(),
+                ) {
                     *peak = (*peak).max(now);
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -367,7 +370,7 @@ impl ChatStack {
 /// A socket following one conversation, as a client should: on `lagged` it resubscribes from
 /// where its feed stopped, so it still gets every event once.
 struct Follower {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: Socket,
     conversation: Uuid,
     /// Times its feed was stopped because it read too slowly.
     lagged: u64,
@@ -436,46 +439,8 @@ impl Follower {
     }
 }
 
-async fn send(
-    ws: &mut WebSocketStream<MaybeTlsStream<TcpStream>>,
-    frame: serde_json::Value,
-) -> anyhow::Result<()> {
-    ws.send(Message::text(frame.to_string())).await?;
-    Ok(())
-}
-
-async fn expect(
-    ws: &mut WebSocketStream<MaybeTlsStream<TcpStream>>,
-    kind: &str,
-) -> anyhow::Result<()> {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(30), ws.next())
-            .await
-            .context("no answer within 30 s")?
-            .context("the socket closed")??;
-        if let Message::Text(text) = message {
-            let frame: serde_json::Value = serde_json::from_str(text.as_str())?;
-            if frame["type"] == kind {
-                return Ok(());
-            }
-            if frame["type"] == "error" {
-                bail!("expected {kind}, got {frame}");
-            }
-        }
-    }
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn rss_kib() -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmRSS")
 }
 
 pub(crate) fn targets(outcome: &ChatOutcome) -> Vec<Target> {

@@ -41,6 +41,7 @@ mod rss;
 mod sockets;
 mod stack;
 mod terminal;
+mod ws_client;
 
 use std::{process::ExitCode, time::Duration};
 

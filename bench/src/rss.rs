@@ -241,6 +241,14 @@ async fn stop(child: &mut tokio::process::Child, pid: u32) -> anyhow::Result<()>
     }
 }
 
+/// The `VmRSS` of process `pid`, in KiB.
+pub(crate) fn resident_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    parse_status(&status)
+        .map(|(rss, _)| rss)
+        .context("no VmRSS in /proc/<pid>/status")
+}
+
 /// `VmRSS` and `VmHWM` of a `/proc/<pid>/status`, in KiB.
 fn parse_status(status: &str) -> Option<(u64, u64)> {
     let field = |name: &str| {

@@ -27,14 +27,14 @@ use contracts::terminal::{CreateSession, SessionId};
 use futures::{SinkExt, StreamExt, future::try_join_all};
 use hdrhistogram::Histogram;
 use serde::Serialize;
-use tokio::net::TcpStream;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
     report::{Target, Verdict},
     stack::{self, Scratch},
+    ws_client::{Socket, expect, send_json},
 };
 
 /// Keystroke echo p99 through the edge, at most.
@@ -248,7 +248,7 @@ impl TerminalStack {
     }
 
     async fn idle(&self, sessions: usize) -> anyhow::Result<Idle> {
-        let before = rss_kib(std::process::id())?;
+        let before = crate::rss::resident_kib(std::process::id())?;
         let user = Uuid::now_v7();
         let started = Instant::now();
         // Sixteen creates in flight at a time.
@@ -258,7 +258,7 @@ impl TerminalStack {
         let created_per_s = sessions as f64 / started.elapsed().as_secs_f64();
         // Let the shells start and the allocator settle.
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let after = rss_kib(std::process::id())?;
+        let after = crate::rss::resident_kib(std::process::id())?;
         let shells = children_rss_kib()?;
         Ok(Idle {
             sessions,
@@ -447,7 +447,7 @@ impl TerminalStack {
 
 /// A WebSocket attached to a session, tracking its offset and acking as it reads.
 struct Term {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: Socket,
     offset: u64,
     acked: u64,
     lost: u64,
@@ -523,36 +523,6 @@ impl Term {
     }
 }
 
-async fn send_json(
-    ws: &mut WebSocketStream<MaybeTlsStream<TcpStream>>,
-    frame: serde_json::Value,
-) -> anyhow::Result<()> {
-    ws.send(Message::text(frame.to_string())).await?;
-    Ok(())
-}
-
-/// Reads JSON frames until one of type `kind`; an error frame fails.
-async fn expect(
-    ws: &mut WebSocketStream<MaybeTlsStream<TcpStream>>,
-    kind: &str,
-) -> anyhow::Result<serde_json::Value> {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(30), ws.next())
-            .await
-            .context("no answer within 30 s")?
-            .context("the socket closed")??;
-        if let Message::Text(text) = message {
-            let frame: serde_json::Value = serde_json::from_str(text.as_str())?;
-            if frame["type"] == kind {
-                return Ok(frame);
-            }
-            if frame["type"] == "error" {
-                bail!("expected {kind}, got {frame}");
-            }
-        }
-    }
-}
-
 /// `cat` of `file` on a PTY read right here: MB/s of the terminal alone.
 async fn bare_pty(file: &std::path::Path, expected: u64) -> anyhow::Result<f64> {
     let spawn = terminal::pty::Spawn {
@@ -590,15 +560,6 @@ fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
 
-fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmRSS")
-}
-
 /// The RSS of this process's children (the shells), in KiB each.
 fn children_rss_kib() -> anyhow::Result<Vec<u64>> {
     let me = std::process::id().to_string();
@@ -617,7 +578,7 @@ fn children_rss_kib() -> anyhow::Result<Vec<u64>> {
             .next()
             .and_then(|rest| rest.split_whitespace().nth(1));
         if parent == Some(me.as_str())
-            && let Ok(kib) = rss_kib(pid)
+            && let Ok(kib) = crate::rss::resident_kib(pid)
         {
             rss.push(kib);
         }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::{
     ChatMessage, ChatRequest, EventStream, ModelInfo, Provider, ProviderError, ProviderEvent,
-    SseParser, StopReason, ToolCall, Usage, refusal, sse_events,
+    SseParser, StopReason, ToolCall, Usage, read_json, refusal, sse_events,
 };
 
 pub const VERSION: &str = "2023-06-01";
@@ -127,24 +127,12 @@ impl Provider for Anthropic {
             #[serde(default)]
             display_name: Option<String>,
         }
-        let response = self
+        let request = self
             .http
             .get(format!("{}/v1/models?limit=1000", self.base_url))
             .header("x-api-key", self.api_key.expose())
-            .header("anthropic-version", VERSION)
-            .send()
-            .await
-            .map_err(|err| ProviderError::Unreachable(err.to_string()))?;
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|err| ProviderError::Unreachable(err.to_string()))?;
-        if !status.is_success() {
-            return Err(refusal(status.as_u16(), &text));
-        }
-        let page: Page =
-            serde_json::from_str(&text).map_err(|err| ProviderError::Broken(err.to_string()))?;
+            .header("anthropic-version", VERSION);
+        let page: Page = read_json(request).await?;
         Ok(page
             .data
             .into_iter()

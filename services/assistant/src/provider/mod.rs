@@ -124,6 +124,20 @@ pub trait Provider: Send + Sync {
     fn models(&self) -> impl Future<Output = Result<Vec<ModelInfo>, ProviderError>> + Send;
 }
 
+/// The JSON answer of a plain (not streamed) request, or why there is none.
+pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+) -> Result<T, ProviderError> {
+    let unreachable = |err: reqwest::Error| ProviderError::Unreachable(err.to_string());
+    let response = request.send().await.map_err(unreachable)?;
+    let status = response.status();
+    let text = response.text().await.map_err(unreachable)?;
+    if !status.is_success() {
+        return Err(refusal(status.as_u16(), &text));
+    }
+    serde_json::from_str(&text).map_err(|err| ProviderError::Broken(err.to_string()))
+}
+
 /// The message of a refusal: the provider's own `error.message` when the body has one.
 pub(crate) fn refusal(status: u16, body: &str) -> ProviderError {
     let message = serde_json::from_str::<serde_json::Value>(body)

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{
     ChatMessage, ChatRequest, EventStream, ModelInfo, Provider, ProviderError, ProviderEvent,
-    SseParser, StopReason, ToolCall, Usage, refusal, sse_events,
+    SseParser, StopReason, ToolCall, Usage, read_json, refusal, sse_events,
 };
 
 #[derive(Debug, Clone)]
@@ -124,22 +124,8 @@ impl Provider for OpenAi {
         struct Model {
             id: String,
         }
-        let builder = self.http.get(format!("{}/v1/models", self.base_url));
-        let response = self
-            .authorized(builder)
-            .send()
-            .await
-            .map_err(|err| ProviderError::Unreachable(err.to_string()))?;
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|err| ProviderError::Unreachable(err.to_string()))?;
-        if !status.is_success() {
-            return Err(refusal(status.as_u16(), &text));
-        }
-        let page: Page =
-            serde_json::from_str(&text).map_err(|err| ProviderError::Broken(err.to_string()))?;
+        let request = self.authorized(self.http.get(format!("{}/v1/models", self.base_url)));
+        let page: Page = read_json(request).await?;
         Ok(page
             .data
             .into_iter()

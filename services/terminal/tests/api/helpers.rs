@@ -116,19 +116,19 @@ impl TestApp {
 
     /// Waits until the session's output holds `needle`; answers all of it.
     pub(crate) async fn wait_for(&self, user: Uuid, id: &SessionId, needle: &str) -> String {
-        let mut seen = String::new();
-        let found = tokio::time::timeout(Duration::from_secs(10), async {
-            loop {
-                seen = String::from_utf8_lossy(&self.output(user, id, 0).await).into_owned();
-                if seen.contains(needle) {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
+        let seen = std::sync::Mutex::new(String::new());
+        testkit::wait_until(
+            Duration::from_secs(10),
+            &format!("the output holds {needle:?}"),
+            || async {
+                let output = String::from_utf8_lossy(&self.output(user, id, 0).await).into_owned();
+                let found = output.contains(needle);
+                *seen.lock().unwrap() = output;
+                found
+            },
+        )
         .await;
-        assert!(found.is_ok(), "no {needle:?} in the output: {seen:?}");
-        seen
+        seen.into_inner().unwrap()
     }
 
     /// A listener of the session's `exited` event.
