@@ -48,8 +48,9 @@ crate::string_value!(
     schema = { "type": "string", "maxLength": 200 }
 );
 
-/// A present-or-null field of an update: absent leaves it, `null` clears it.
-fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+/// A present-or-null field of an update: absent leaves it, `null` clears it
+/// (`#[serde(default, deserialize_with = "double_option")]`).
+pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,

@@ -116,27 +116,18 @@ pub(crate) async fn get(
 pub(crate) struct ConversationChanges {
     #[serde(default)]
     title: Option<Title>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "contracts::assistant::double_option")]
     #[schema(value_type = Option<Uuid>)]
     folder_id: Option<Option<Uuid>>,
     #[serde(default)]
     model: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "contracts::assistant::double_option")]
     #[schema(value_type = Option<String>)]
     system_prompt: Option<Option<String>>,
     #[serde(default)]
     pinned: Option<bool>,
     #[serde(default)]
     archived: Option<bool>,
-}
-
-/// A field that is present, possibly null.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// Change one of your conversations.
@@ -414,7 +405,7 @@ pub(crate) async fn create_folder(
 pub(crate) struct FolderChanges {
     #[serde(default)]
     name: Option<Title>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "contracts::assistant::double_option")]
     #[schema(value_type = Option<Uuid>)]
     parent_id: Option<Option<Uuid>>,
 }

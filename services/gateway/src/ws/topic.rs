@@ -184,42 +184,60 @@ fn portfolio_key(raw: &str) -> Result<Key, String> {
     })
 }
 
-/// Portfolios the actor owns, asked of the portfolio service as that user: another user's
-/// portfolio is `not_found`, exactly like one that does not exist.
+/// Whether `actor` owns every key, asked of the owning service as that user with the request
+/// `ask` makes of a key's id: another user's object is `not_found`, exactly like one that does
+/// not exist.
+async fn owned<R: contracts::Request>(
+    bus: Bus,
+    actor: Actor,
+    keys: Vec<Key>,
+    topic: Topic,
+    what: &'static str,
+    ask: fn(Uuid) -> R,
+) -> Result<(), FeedError> {
+    let ctx = RequestContext::new().with_actor(Some(actor));
+    let checks = keys.iter().map(|key| {
+        let (bus, ctx) = (&bus, &ctx);
+        async move {
+            let id = Uuid::parse_str(&key.route).unwrap_or_default();
+            (key, bus.request(ctx, &ask(id)).await)
+        }
+    });
+    for (key, answer) in join_all(checks).await {
+        match answer {
+            Ok(_) => {}
+            Err(err) if err.code() == ErrorCode::NotFound => {
+                return Err(FeedError::new(
+                    ErrorCode::NotFound,
+                    format!("no {what} {}", key.shown),
+                ));
+            }
+            Err(err) => {
+                return Err(FeedError::unavailable(
+                    topic,
+                    &format!("cannot check who owns a {what}"),
+                    err,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Portfolios the actor owns, asked of the portfolio service.
 fn owned_portfolios(
     bus: Bus,
     actor: Actor,
     keys: Vec<Key>,
 ) -> BoxFuture<'static, Result<(), FeedError>> {
-    Box::pin(async move {
-        let ctx = RequestContext::new().with_actor(Some(actor));
-        let checks = keys.iter().map(|key| {
-            let (bus, ctx) = (&bus, &ctx);
-            async move {
-                let portfolio_id = Uuid::parse_str(&key.route).unwrap_or_default();
-                (key, bus.request(ctx, &GetPortfolio { portfolio_id }).await)
-            }
-        });
-        for (key, answer) in join_all(checks).await {
-            match answer {
-                Ok(_) => {}
-                Err(err) if err.code() == ErrorCode::NotFound => {
-                    return Err(FeedError::new(
-                        ErrorCode::NotFound,
-                        format!("no portfolio {}", key.shown),
-                    ));
-                }
-                Err(err) => {
-                    return Err(FeedError::unavailable(
-                        Topic::Portfolio,
-                        "cannot check who owns a portfolio",
-                        err,
-                    ));
-                }
-            }
-        }
-        Ok(())
-    })
+    Box::pin(owned(
+        bus,
+        actor,
+        keys,
+        Topic::Portfolio,
+        "portfolio",
+        |portfolio_id| GetPortfolio { portfolio_id },
+    ))
 }
 
 /// A portfolio's own events: `evt.portfolio.<id>.*` and `evt.trade.<id>.executed` on
@@ -246,45 +264,20 @@ pub(crate) const VALUATION: TopicSpec = TopicSpec {
     max_keys: 100,
 };
 
-/// Conversations the actor owns, asked of the assistant as that user: another user's is
-/// `not_found`, exactly like one that does not exist.
+/// Conversations the actor owns, asked of the assistant.
 fn owned_conversations(
     bus: Bus,
     actor: Actor,
     keys: Vec<Key>,
 ) -> BoxFuture<'static, Result<(), FeedError>> {
-    Box::pin(async move {
-        let ctx = RequestContext::new().with_actor(Some(actor));
-        let checks = keys.iter().map(|key| {
-            let (bus, ctx) = (&bus, &ctx);
-            async move {
-                let conversation_id = Uuid::parse_str(&key.route).unwrap_or_default();
-                (
-                    key,
-                    bus.request(ctx, &GetConversation { conversation_id }).await,
-                )
-            }
-        });
-        for (key, answer) in join_all(checks).await {
-            match answer {
-                Ok(_) => {}
-                Err(err) if err.code() == ErrorCode::NotFound => {
-                    return Err(FeedError::new(
-                        ErrorCode::NotFound,
-                        format!("no conversation {}", key.shown),
-                    ));
-                }
-                Err(err) => {
-                    return Err(FeedError::unavailable(
-                        Topic::Chat,
-                        "cannot check who owns a conversation",
-                        err,
-                    ));
-                }
-            }
-        }
-        Ok(())
-    })
+    Box::pin(owned(
+        bus,
+        actor,
+        keys,
+        Topic::Chat,
+        "conversation",
+        |conversation_id| GetConversation { conversation_id },
+    ))
 }
 
 /// A conversation id as the client wrote it.
