@@ -56,9 +56,13 @@ error_codes! {
     NotFound = "not_found" => 404,
     /// The request contradicts the current state (a duplicate, a stale version).
     Conflict = "conflict" => 409,
+    /// A conditional write (`If-Match`) found the object changed since the caller read it.
+    PreconditionFailed = "precondition_failed" => 412,
     PayloadTooLarge = "payload_too_large" => 413,
     UnsupportedMediaType = "unsupported_media_type" => 415,
     RateLimited = "rate_limited" => 429,
+    /// The user's storage quota would be exceeded.
+    QuotaExceeded = "quota_exceeded" => 507,
     /// A bug or an unexpected failure; details are in the service log.
     Internal = "internal" => 500,
     /// A dependency is down or no instance answers; retrying later may succeed.
