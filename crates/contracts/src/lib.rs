@@ -12,6 +12,7 @@
 //! - [`identity`]: users, roles, sessions (access + refresh tokens) and the login audit.
 //! - [`assistant`]: conversations, folders and the events of a streamed reply.
 //! - [`terminal`]: PTY sessions routed to the instance that owns them, and their lifecycle events.
+//! - [`workspace`]: projects on disk, their files (moved in chunks) and git, and their events.
 //! - [`gateway`]: the gateway's own health endpoint, so discovery lists the edge too.
 //! - [`schema`]: the JSON Schema export behind `schemas/` (`cargo run -p contracts --bin export-schemas`).
 //!
@@ -28,6 +29,7 @@ pub mod schema;
 pub mod terminal;
 pub mod valuation;
 pub mod value;
+pub mod workspace;
 
 pub use value::{Currency, DateRange, InvalidValue, Limit, Page, Pagination, Secret};
 

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use schemars::{JsonSchema, generate::SchemaSettings};
 
-use crate::{Event, Request, assistant, gateway, identity, market, portfolio, terminal, valuation};
+use crate::{
+    Event, Request, assistant, gateway, identity, market, portfolio, terminal, valuation, workspace,
+};
 
 /// File name (relative to `schemas/`) to pretty-printed JSON Schema, for every message type.
 pub fn all() -> BTreeMap<String, String> {
@@ -100,6 +102,31 @@ pub fn all() -> BTreeMap<String, String> {
     request::<assistant::SearchConversations>(&mut files);
     request::<assistant::ExportConversation>(&mut files);
     event::<assistant::ChatEvent>(&mut files);
+    request::<workspace::ListProjects>(&mut files);
+    request::<workspace::CreateProject>(&mut files);
+    request::<workspace::CloneProject>(&mut files);
+    request::<workspace::GetProject>(&mut files);
+    request::<workspace::UpdateProject>(&mut files);
+    request::<workspace::DeleteProject>(&mut files);
+    request::<workspace::GetProjectStats>(&mut files);
+    request::<workspace::GetFile>(&mut files);
+    request::<workspace::ReadFile>(&mut files);
+    request::<workspace::WriteFile>(&mut files);
+    request::<workspace::UploadChunk>(&mut files);
+    request::<workspace::CommitUpload>(&mut files);
+    request::<workspace::MakeDirectory>(&mut files);
+    request::<workspace::DeleteFile>(&mut files);
+    request::<workspace::MoveFile>(&mut files);
+    request::<workspace::GetGitStatus>(&mut files);
+    request::<workspace::GetGitDiff>(&mut files);
+    request::<workspace::GetGitLog>(&mut files);
+    request::<workspace::ListBranches>(&mut files);
+    request::<workspace::CreateBranch>(&mut files);
+    request::<workspace::CheckoutBranch>(&mut files);
+    request::<workspace::CommitChanges>(&mut files);
+    request::<workspace::Push>(&mut files);
+    request::<workspace::Pull>(&mut files);
+    event::<workspace::WorkspaceEvent>(&mut files);
     files
 }
 
