@@ -1,0 +1,3 @@
+//! sqlx queries, one file per table.
+
+pub mod project;
