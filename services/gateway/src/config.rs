@@ -133,6 +133,10 @@ impl Default for Config {
 /// A request body larger than this is refused with 413 (DESIGN.md §4).
 pub const BODY_LIMIT: usize = 10 * 1024 * 1024;
 
+/// A file upload (`PUT /api/v1/files/{path}`) may be this large (DESIGN.md §4); it is the
+/// edge's limit, and every other body is held to [`BODY_LIMIT`] when it is read.
+pub const UPLOAD_LIMIT: usize = contracts::workspace::MAX_TRANSFER as usize;
+
 /// A WebSocket message or frame larger than this is refused (DESIGN.md §4).
 pub const WS_MESSAGE_LIMIT: usize = 1024 * 1024;
 

@@ -11,14 +11,14 @@ use std::{sync::Arc, time::Instant};
 
 use axum::{
     extract::{FromRequestParts, Request, State},
-    http::{HeaderMap, HeaderName, HeaderValue, request::Parts},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header, request::Parts},
     middleware::Next,
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use bus::{ErrorCode, RequestContext};
 
 use crate::{
-    config::BODY_LIMIT,
+    config::{BODY_LIMIT, UPLOAD_LIMIT},
     envelope::{self, Enveloped, ErrorBody},
     error::Failure,
     metrics::{self, MatchedRoute, Metrics},
@@ -38,6 +38,22 @@ pub(crate) fn current_correlation_id() -> String {
         .unwrap_or_else(|_| RequestContext::new().correlation_id)
 }
 
+/// Whether the request's `Content-Length` is over its route's limit: [`UPLOAD_LIMIT`] for a
+/// file upload (`PUT /api/v1/files/…`), [`BODY_LIMIT`] for everything else.
+fn announces_too_much(request: &Request) -> bool {
+    let Some(length) = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok())
+    else {
+        return false;
+    };
+    let upload =
+        request.method() == Method::PUT && request.uri().path().starts_with("/api/v1/files/");
+    length > (if upload { UPLOAD_LIMIT } else { BODY_LIMIT }) as u64
+}
+
 /// Middleware: builds the request's context, runs the rest of the stack with it, echoes the
 /// correlation id, and wraps any error response that is not an envelope yet (axum's 405, a
 /// layer's 413, …) into one, so that every answer has the same shape. This is where a failed
@@ -53,9 +69,14 @@ pub(crate) async fn correlate(
     let ctx = context_from(request.headers());
     let correlation_id = ctx.correlation_id.clone();
     request.extensions_mut().insert(ctx);
-    let response = CORRELATION_ID
-        .scope(correlation_id.clone(), next.run(request))
-        .await;
+    let response = if announces_too_much(&request) {
+        // Refused before authentication and before a byte of the body is read.
+        StatusCode::PAYLOAD_TOO_LARGE.into_response()
+    } else {
+        CORRELATION_ID
+            .scope(correlation_id.clone(), next.run(request))
+            .await
+    };
     if let Some(failure) = response.extensions().get::<Failure>() {
         failure.log();
     }
@@ -67,7 +88,9 @@ pub(crate) async fn correlate(
         let code = ErrorCode::for_status(status.as_u16());
         let message = match code {
             ErrorCode::PayloadTooLarge => {
-                format!("the request body is larger than {BODY_LIMIT} bytes")
+                format!(
+                    "the request body is larger than {BODY_LIMIT} bytes ({UPLOAD_LIMIT} for a file)"
+                )
             }
             _ => status
                 .canonical_reason()

@@ -11,6 +11,7 @@ use contracts::{
     InvalidValue,
     market::{TICKER_MAX_CHARS, TICKER_PATTERN, Ticker},
     terminal::SessionId,
+    workspace::RelPath,
 };
 use utoipa::openapi::{
     path::{Parameter, ParameterBuilder, ParameterIn},
@@ -104,6 +105,35 @@ impl utoipa::IntoParams for SessionPath {
         vec![path_parameter(
             "id",
             "A terminal session id (its instance, '-', its own id)",
+            schema,
+        )]
+    }
+}
+
+/// The `{path}` of a file route: the rest of the URL path, percent-decoded, checked by
+/// [`RelPath::parse`] before anything goes to NATS (`..`, `%2e%2e`, absolute paths, NUL,
+/// backslashes and `.git` are 422 here; the workspace service resolves it again in the project).
+#[derive(Debug)]
+pub(crate) struct FilePath(pub(crate) RelPath);
+
+impl<S: Send + Sync> FromRequestParts<S> for FilePath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state).await?;
+        Ok(Self(RelPath::parse(&raw)?))
+    }
+}
+
+impl utoipa::IntoParams for FilePath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let schema = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(1024));
+        vec![path_parameter(
+            "path",
+            "A path inside the project, '/'-separated, e.g. strategies/momentum.py",
             schema,
         )]
     }

@@ -45,6 +45,12 @@ use crate::envelope::ErrorBody;
         (name = "chat", description = "Conversations with the assistant over your own \
             portfolios: replies are written in the service and stream on the WebSocket \
             (`chat` topic) or as server-sent events (assistant service)"),
+        (name = "workspace", description = "Your projects: directories of files with git, \
+            shared with your terminals (workspace service)"),
+        (name = "files", description = "The files of your projects, up to 20 MB each, written \
+            atomically with If-Match (workspace service)"),
+        (name = "git", description = "Status, diff, log, branches, commits, push and pull in your \
+            projects (workspace service)"),
         (name = "operations", description = "Health, discovery, metrics and this document"),
         (name = "live", description = "WebSocket upgrades"),
     )

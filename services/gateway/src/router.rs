@@ -29,7 +29,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     app::AppState,
     auth,
-    config::BODY_LIMIT,
+    config::{BODY_LIMIT, UPLOAD_LIMIT},
     context,
     error::ApiError,
     health, metrics,
@@ -79,11 +79,12 @@ pub(crate) fn build(state: AppState) -> anyhow::Result<Router> {
                 .make_span_with(span_for)
                 .on_failure(()),
         )
-        // Bodies are limited once, by tower-http: a `Content-Length` over the limit is refused
-        // before reading, a streamed body when it passes the limit (axum's extractors see the
-        // error and answer 413).
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(DefaultBodyLimit::disable())
+        // Bodies are limited by tower-http to the largest any route takes (a file upload, which
+        // streams its body): a streamed body is cut when it passes it. Every body an extractor
+        // reads (JSON, CSV) is held to BODY_LIMIT by axum's own limit, and a `Content-Length`
+        // over a route's limit is refused before anything reads it (`context::correlate`).
+        .layer(RequestBodyLimitLayer::new(UPLOAD_LIMIT))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(Extension(doc))
         .service(routes);
     Ok(Router::new().fallback_service(edge))

@@ -4,6 +4,7 @@
 //! the routes that exist.
 
 mod chat;
+mod files;
 mod history;
 mod portfolios;
 mod quotes;
@@ -12,11 +13,12 @@ mod stocks;
 mod terminal;
 mod trades;
 mod users;
+mod workspace;
 
 use bus::RequestContext;
 use contracts::{
     Request, Routed, assistant::SendMessage, identity::Login, market::GetQuote,
-    portfolio::ListPortfolios, terminal::CreateSession,
+    portfolio::ListPortfolios, terminal::CreateSession, workspace::ListProjects,
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -28,7 +30,9 @@ use crate::{
 
 /// The services the routes forward to (market: `/api/v1/stocks`; identity: `/api/v1/auth`,
 /// `/api/v1/users`; portfolio: `/api/v1/portfolios`, `/trades`, `/positions`, `/performance`,
-/// `/export`; terminal: `/api/v1/terminal`; assistant: `/api/v1/chat`): what `/health/all` expects when no list is configured.
+/// `/export`; terminal: `/api/v1/terminal`; assistant: `/api/v1/chat`; workspace:
+/// `/api/v1/workspace`, `/api/v1/files`, `/api/v1/git`): what `/health/all` expects when no
+/// list is configured.
 pub(crate) fn services() -> Vec<&'static str> {
     vec![
         Login::service(),
@@ -36,6 +40,7 @@ pub(crate) fn services() -> Vec<&'static str> {
         ListPortfolios::service(),
         CreateSession::service(),
         SendMessage::service(),
+        ListProjects::service(),
     ]
 }
 
@@ -87,6 +92,24 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(chat::folders, chat::create_folder))
         .routes(routes!(chat::update_folder, chat::delete_folder))
         .routes(routes!(chat::search))
+        .routes(routes!(workspace::list, workspace::create))
+        .routes(routes!(workspace::clone))
+        .routes(routes!(
+            workspace::get,
+            workspace::update,
+            workspace::delete
+        ))
+        .routes(routes!(workspace::stats))
+        .routes(routes!(files::get, files::create))
+        .merge(files::by_path())
+        .routes(routes!(workspace::status))
+        .routes(routes!(workspace::diff))
+        .routes(routes!(workspace::log))
+        .routes(routes!(workspace::branches, workspace::create_branch))
+        .routes(routes!(workspace::checkout))
+        .routes(routes!(workspace::commit))
+        .routes(routes!(workspace::push))
+        .routes(routes!(workspace::pull))
 }
 
 /// Sends `request` to its service for the caller: the answer, or the failure as the service

@@ -9,6 +9,7 @@
 //! | `portfolio` | portfolio ids | `PORTFOLIO`: `evt.portfolio.<id>.created\|updated\|deleted\|activity_recorded\|activity_deleted`, `evt.trade.<id>.executed` | the portfolio's owner |
 //! | `valuation` | portfolio ids | `VALUATIONS`: `evt.valuation.<id>` | the portfolio's owner |
 //! | `chat` | conversation ids | `CHAT`: `evt.chat.<id>.started\|delta\|tool_call\|tool_result\|completed\|failed` | the conversation's owner |
+//! | `workspace` | project ids | `WORKSPACE`: `evt.workspace.<id>.file_created\|file_updated\|file_deleted\|committed\|pushed\|pulled` | the project's owner |
 //!
 //! A `seq` is a position in the topic's stream, so each topic resumes on its own: a portfolio
 //! page subscribes to `portfolio` and `valuation` with the same ids, each with its own

@@ -22,6 +22,8 @@ pub enum Topic {
     Valuation,
     /// A conversation's replies as they are written, by conversation id (its owner only).
     Chat,
+    /// A project's file changes, commits, pushes and pulls, by project id (its owner only).
+    Workspace,
 }
 
 impl Topic {
@@ -31,6 +33,7 @@ impl Topic {
             Self::Portfolio => "portfolio",
             Self::Valuation => "valuation",
             Self::Chat => "chat",
+            Self::Workspace => "workspace",
         }
     }
 }

@@ -18,6 +18,7 @@ use contracts::{
     market::{PriceUpdated, Ticker},
     portfolio::{self, GetPortfolio, PortfolioCreated},
     valuation::PortfolioValued,
+    workspace::{GetProject, WorkspaceEvent},
 };
 use futures::future::{BoxFuture, join_all};
 use uuid::Uuid;
@@ -176,8 +177,13 @@ pub(crate) const PRICES: TopicSpec = TopicSpec {
 
 /// A portfolio id as the client wrote it.
 fn portfolio_key(raw: &str) -> Result<Key, String> {
-    let id = Uuid::parse_str(raw.trim())
-        .map_err(|_| format!("{raw:?} is not a portfolio id (a UUID)"))?;
+    uuid_key(raw, "portfolio")
+}
+
+/// The id of a `what` as the client wrote it: a UUID.
+fn uuid_key(raw: &str, what: &str) -> Result<Key, String> {
+    let id =
+        Uuid::parse_str(raw.trim()).map_err(|_| format!("{raw:?} is not a {what} id (a UUID)"))?;
     Ok(Key {
         route: id.to_string(),
         shown: id.to_string(),
@@ -282,12 +288,7 @@ fn owned_conversations(
 
 /// A conversation id as the client wrote it.
 fn conversation_key(raw: &str) -> Result<Key, String> {
-    let id = Uuid::parse_str(raw.trim())
-        .map_err(|_| format!("{raw:?} is not a conversation id (a UUID)"))?;
-    Ok(Key {
-        route: id.to_string(),
-        shown: id.to_string(),
-    })
+    uuid_key(raw, "conversation")
 }
 
 /// A conversation's replies: `evt.chat.<id>.*` on `CHAT`, keyed by conversation id, for its
@@ -302,6 +303,34 @@ pub(crate) const CHAT: TopicSpec = TopicSpec {
     max_keys: 100,
 };
 
+/// Projects the actor owns, asked of the workspace service.
+fn owned_projects(
+    bus: Bus,
+    actor: Actor,
+    keys: Vec<Key>,
+) -> BoxFuture<'static, Result<(), FeedError>> {
+    Box::pin(owned(
+        bus,
+        actor,
+        keys,
+        Topic::Workspace,
+        "project",
+        |project_id| GetProject { project_id },
+    ))
+}
+
+/// A project's file and git events: `evt.workspace.<id>.*` on `WORKSPACE`, keyed by project
+/// id, for its owner.
+pub(crate) const WORKSPACE: TopicSpec = TopicSpec {
+    topic: Topic::Workspace,
+    stream: WorkspaceEvent::STREAM,
+    filter: || WorkspaceEvent::ALL_SUBJECTS.to_owned(),
+    key_of: WorkspaceEvent::project_of,
+    parse_key: |raw| uuid_key(raw, "project"),
+    access: Access::SignedIn(owned_projects),
+    max_keys: 100,
+};
+
 /// The spec of `topic`.
 pub(crate) fn spec(topic: Topic) -> &'static TopicSpec {
     match topic {
@@ -309,6 +338,7 @@ pub(crate) fn spec(topic: Topic) -> &'static TopicSpec {
         Topic::Portfolio => &PORTFOLIO,
         Topic::Valuation => &VALUATION,
         Topic::Chat => &CHAT,
+        Topic::Workspace => &WORKSPACE,
     }
 }
 

@@ -21,6 +21,7 @@ async fn health_reports_a_connected_nats() {
 async fn health_all_lists_gateway_and_market_with_their_instances() {
     // Every service the gateway's routes call, so /health/all is healthy.
     let app = spawn(Spawn {
+        workspace: true,
         portfolio: true,
         terminal: true,
         assistant: true,
@@ -49,7 +50,14 @@ async fn health_all_is_503_naming_the_services_its_routes_call_when_they_are_not
     assert_eq!(body["error"]["code"], "unavailable");
     assert_eq!(
         body["error"]["details"]["missing"],
-        serde_json::json!(["assistant", "identity", "market", "portfolio", "terminal"])
+        serde_json::json!([
+            "assistant",
+            "identity",
+            "market",
+            "portfolio",
+            "terminal",
+            "workspace"
+        ])
     );
 }
 

@@ -54,6 +54,8 @@ pub(crate) struct Spawn {
     pub(crate) terminal: bool,
     /// An assistant (offline model only).
     pub(crate) assistant: bool,
+    /// A workspace instance on the terminal's workspace root (local git remotes allowed).
+    pub(crate) workspace: bool,
     pub(crate) provision: bool,
     pub(crate) request_timeout: Duration,
     /// The gateway's clock (a manual one lets a test pass a token's expiry without waiting).
@@ -74,6 +76,7 @@ impl Default for Spawn {
             portfolio: false,
             terminal: false,
             assistant: false,
+            workspace: false,
             provision: true,
             request_timeout: Duration::from_secs(5),
             clock: bus::Clock::system(),
@@ -164,6 +167,18 @@ pub(crate) async fn spawn(options: Spawn) -> TestApp {
             .start_on::<assistant::App>(&service_platform, assistant::Config::default())
             .await;
         running.push(testkit::run(assistant));
+    }
+    if options.workspace {
+        let config = workspace::Config {
+            workspace_root: workspace_root(&env),
+            workspace_allow_local_remotes: true,
+            workspace_debounce: Duration::from_millis(50),
+            ..workspace::Config::default()
+        };
+        let workspace = env
+            .start_on::<workspace::App>(&service_platform, config)
+            .await;
+        running.push(testkit::run(workspace));
     }
     let mut config = gateway::Config {
         http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),

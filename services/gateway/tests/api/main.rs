@@ -15,6 +15,7 @@ mod rate_limits;
 mod restarts;
 mod stocks;
 mod tickers;
+mod workspace;
 mod ws;
 mod ws_auth;
 mod ws_chat;
