@@ -19,17 +19,18 @@ ENV SQLX_OFFLINE=true \
 COPY . .
 # The cargo registry and target/ are BuildKit caches, so target/ must be copied out in the same step.
 # Binaries are selected by name (gateway: services/gateway, market: services/market, portfolio:
-# services/portfolio, valuation: services/valuation, terminal: services/terminal, assistant: services/assistant, bourse: crates/cli).
+# services/portfolio, valuation: services/valuation, terminal: services/terminal, assistant: services/assistant, workspace: services/workspace,
+# bourse: crates/cli).
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/usr/local/cargo/git \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked --bin gateway --bin identity --bin market --bin portfolio --bin valuation --bin terminal --bin assistant --bin bourse \
+    cargo build --release --locked --bin gateway --bin identity --bin market --bin portfolio --bin valuation --bin terminal --bin assistant --bin workspace --bin bourse \
  && mkdir -p /out \
- && cp target/release/gateway target/release/identity target/release/market target/release/portfolio target/release/valuation target/release/terminal target/release/assistant target/release/bourse /out/
+ && cp target/release/gateway target/release/identity target/release/market target/release/portfolio target/release/valuation target/release/terminal target/release/assistant target/release/workspace target/release/bourse /out/
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates libssl3 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 bourse \
  && useradd --system --uid 10001 --gid bourse --home-dir /var/lib/bourse --no-create-home \

@@ -296,7 +296,7 @@ mod tests {
         let out = banner(Some(SocketAddr::from(([0, 0, 0, 0], 8080))), &cli.dev.nats);
         assert!(
             out.contains(
-                "Bourse is running: market + identity + portfolio + valuation + terminal + assistant + gateway"
+                "Bourse is running: market + identity + portfolio + valuation + terminal + assistant + workspace + gateway"
             ),
             "{out}"
         );

@@ -13,6 +13,7 @@ pub(crate) const SERVICES: &[Launcher] = &[
     Launcher::of::<valuation::App>(),
     Launcher::of::<terminal::App>(),
     Launcher::of::<assistant::App>(),
+    Launcher::of::<workspace::App>(),
     Launcher::of::<gateway::App>(),
 ];
 
