@@ -13,7 +13,7 @@
 //! change and JetStream's duplicate window keeps one.
 
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
     time::Duration,
@@ -60,7 +60,8 @@ impl Seen {
 struct Watched {
     owner: Uuid,
     dir: PathBuf,
-    index: HashMap<String, Seen>,
+    /// By path, so a directory and everything under it is one range.
+    index: BTreeMap<String, Seen>,
 }
 
 #[derive(Debug, Default)]
@@ -116,12 +117,12 @@ impl Watcher {
             return;
         };
         let index = Dir::open_ambient_dir(&dir, ambient_authority())
-            .map(|handle| scan(&handle, ""))
+            .map(|handle| scan(&handle, "").into_iter().collect())
             .unwrap_or_default();
-        if let Ok(mut notify) = self.notify.lock() {
-            if let Err(err) = notify.watch(&dir, RecursiveMode::Recursive) {
-                tracing::warn!(%project, error = %err, "cannot watch a project (raise fs.inotify.max_user_watches?)");
-            }
+        if let Ok(mut notify) = self.notify.lock()
+            && let Err(err) = notify.watch(&dir, RecursiveMode::Recursive)
+        {
+            tracing::warn!(%project, error = %err, "cannot watch a project (raise fs.inotify.max_user_watches?)");
         }
         if let Ok(mut state) = self.state.lock() {
             if let Some(old) = state.projects.remove(&project) {
@@ -193,7 +194,11 @@ impl Watcher {
                 }
                 () = tokio::time::sleep_until(due), if !dirty.is_empty() => {
                     let batch = std::mem::take(&mut dirty);
-                    self.clone().publish(batch).await;
+                    // A shutdown does not wait for a large batch; a restart indexes afresh.
+                    tokio::select! {
+                        () = self.clone().publish(batch) => {}
+                        () = shutdown.cancelled() => break,
+                    }
                 }
                 () = shutdown.cancelled() => break,
             }
@@ -275,16 +280,17 @@ impl Watcher {
             let Ok(handle) = Dir::open_ambient_dir(&watched.dir, ambient_authority()) else {
                 continue;
             };
-            // A path under one already in the batch is covered by it.
-            let mut done: Vec<&str> = Vec::new();
+            // A path under one already in the batch is covered by it (its ancestors are
+            // looked up, so a batch of n paths costs n times their depth, not n squared).
+            let mut done: HashSet<&str> = HashSet::new();
             for rel in &paths {
-                if done
-                    .iter()
-                    .any(|d| d.is_empty() || rel.starts_with(&format!("{d}/")))
-                {
+                let mut ancestors = std::iter::successors(Some(rel.as_str()), |p| {
+                    p.rsplit_once('/').map(|(d, _)| d)
+                });
+                if done.contains("") || ancestors.any(|ancestor| done.contains(ancestor)) {
                     continue;
                 }
-                done.push(rel);
+                done.insert(rel);
                 for (path, change) in diff(&mut watched.index, &handle, rel) {
                     events.push(event(project, watched.owner, now, path, change));
                 }
@@ -297,13 +303,26 @@ impl Watcher {
 /// A change of one path: what it is now (`None`: gone) and what it was.
 type Change = (Option<Seen>, Option<Seen>);
 
+/// What the index holds of `rel` and everything under it (all of it for "").
+fn indexed<'a>(index: &'a BTreeMap<String, Seen>, rel: &str) -> Vec<(&'a String, &'a Seen)> {
+    if rel.is_empty() {
+        return index.iter().collect();
+    }
+    // Everything under `rel/` sorts between `rel/` and `rel0` ('0' follows '/').
+    let (from, to) = (format!("{rel}/"), format!("{rel}0"));
+    index
+        .get_key_value(rel)
+        .into_iter()
+        .chain(index.range(from..to))
+        .collect()
+}
+
 /// Brings the index of `rel` (and all under it) up to date with the disk; the differences.
-fn diff(index: &mut HashMap<String, Seen>, handle: &Dir, rel: &str) -> Vec<(String, Change)> {
+fn diff(index: &mut BTreeMap<String, Seen>, handle: &Dir, rel: &str) -> Vec<(String, Change)> {
     let now = scan(handle, rel);
-    let under = |path: &str| rel.is_empty() || path == rel || path.starts_with(&format!("{rel}/"));
-    let mut changes: Vec<(String, Change)> = index
-        .iter()
-        .filter(|(path, _)| under(path) && !now.contains_key(*path))
+    let mut changes: Vec<(String, Change)> = indexed(index, rel)
+        .into_iter()
+        .filter(|(path, _)| !now.contains_key(*path))
         .map(|(path, was)| (path.clone(), (None, Some(*was))))
         .collect();
     for (path, seen) in &now {
