@@ -623,8 +623,15 @@ pub struct GitStatus {
     /// `None` before the first commit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head: Option<String>,
+    /// At most [`MAX_STATUS`], by path.
     pub entries: Vec<StatusEntry>,
+    /// More paths changed than `entries` holds.
+    #[serde(default)]
+    pub truncated: bool,
 }
+
+/// Paths one status (or diff) answers at most: the reply must fit in one message.
+pub const MAX_STATUS: usize = 5_000;
 
 /// `workspace.v1.git.status`: changed, staged and untracked paths (ignored ones left out).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, ToSchema)]
@@ -666,8 +673,9 @@ pub struct FileDiff {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, ToSchema)]
 pub struct GitDiff {
+    /// At most [`MAX_STATUS`].
     pub files: Vec<FileDiff>,
-    /// The patches were cut to stay inside one message.
+    /// Files or patches were cut to stay inside one message.
     pub truncated: bool,
 }
 

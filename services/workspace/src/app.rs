@@ -46,6 +46,7 @@ pub struct AppState {
     pub root: PathBuf,
     pub quota: Quota,
     pub watcher: Arc<Watcher>,
+    pub listings: crate::listing::Listings,
     /// One lock per project: writes that check first (`If-Match`) and git operations on one
     /// project go one at a time on this instance.
     locks: Mutex<HashMap<Uuid, Arc<Mutex<()>>>>,
@@ -141,6 +142,7 @@ impl Service for App {
             config,
             root,
             watcher,
+            listings: crate::listing::Listings::default(),
             locks: Mutex::default(),
         });
         // Every project is watched before the service answers, so no change is missed.

@@ -16,6 +16,7 @@
 //! - [`app`]: [`App`], the service as the kit starts it.
 //! - [`handlers`]: the endpoints and the user-deletion consumer.
 //! - [`sandbox`]: a project's files through its directory handle: list, read, atomic writes.
+//! - [`listing`]: a directory's listing kept for its later pages.
 //! - [`quota`]: a user's disk use against their quota.
 //! - [`git`]: status, diff, log, branches, commit, and the remote (clone, push, pull).
 //! - [`watch`]: the projects watched, file events published.
@@ -26,6 +27,7 @@ pub mod app;
 pub mod config;
 pub mod git;
 pub mod handlers;
+pub mod listing;
 pub mod quota;
 pub mod sandbox;
 pub mod store;

@@ -95,11 +95,11 @@ impl Quota {
             )
             .with_details(serde_json::to_value(&usage).unwrap_or_default()));
         }
-        if let Ok(mut counted) = self.counted.lock() {
-            if let Some(entry) = counted.get_mut(&user) {
-                entry.1 = bytes;
-                entry.2 = files;
-            }
+        if let Ok(mut counted) = self.counted.lock()
+            && let Some(entry) = counted.get_mut(&user)
+        {
+            entry.1 = bytes;
+            entry.2 = files;
         }
         Ok(())
     }

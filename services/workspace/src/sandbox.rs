@@ -155,6 +155,16 @@ impl ProjectDir {
         Ok(data)
     }
 
+    /// What changes when a directory gains or loses an entry: its modification time and inode.
+    pub fn dir_stamp(&self, path: Option<&RelPath>) -> Result<String, ServiceError> {
+        match path {
+            None => self.dir.dir_metadata(),
+            Some(path) => self.dir.metadata(path.as_str()),
+        }
+        .map(|meta| version(&meta))
+        .map_err(|err| fs_error(path, &err))
+    }
+
     /// Whether `path` is a directory, following symlinks inside the project.
     pub fn is_dir(&self, path: &RelPath) -> Result<bool, ServiceError> {
         self.dir

@@ -17,7 +17,7 @@ use std::{collections::BTreeMap, path::Path};
 use bus::ServiceError;
 use chrono::DateTime;
 use contracts::workspace::{
-    Branch, BranchName, Commit, FileDiff, GitDiff, GitStatus, RelPath, StatusEntry,
+    Branch, BranchName, Commit, FileDiff, GitDiff, GitStatus, MAX_STATUS, RelPath, StatusEntry,
 };
 use git2::{
     BranchType, DiffOptions, ErrorClass, ErrorCode as GitCode, IndexAddOption, Repository,
@@ -82,8 +82,10 @@ pub fn status(repo: &Repository) -> Result<GitStatus, ServiceError> {
     let statuses = repo
         .statuses(Some(&mut options))
         .map_err(|err| internal("read the status", &err))?;
+    let truncated = statuses.len() > MAX_STATUS;
     let entries = statuses
         .iter()
+        .take(MAX_STATUS)
         .filter_map(|entry| {
             let path = entry.path()?.to_owned();
             let status = entry.status();
@@ -101,6 +103,7 @@ pub fn status(repo: &Repository) -> Result<GitStatus, ServiceError> {
         branch,
         head,
         entries,
+        truncated,
     })
 }
 
@@ -216,8 +219,9 @@ pub fn diff(
     .map_err(|err| internal("compute the diff", &err))?;
     let mut files = Vec::new();
     let mut budget = MAX_PATCH;
-    let mut truncated = false;
-    for index in 0..diff.deltas().len() {
+    let deltas = diff.deltas().len();
+    let mut truncated = deltas > MAX_STATUS;
+    for index in 0..deltas.min(MAX_STATUS) {
         let Ok(Some(mut patch)) = git2::Patch::from_diff(&diff, index) else {
             continue;
         };
@@ -297,10 +301,10 @@ pub fn log(
         let commit = oid
             .and_then(|oid| repo.find_commit(oid))
             .map_err(|err| internal("read a commit", &err))?;
-        if let Some(path) = path {
-            if !touches(repo, &commit, path) {
-                continue;
-            }
+        if let Some(path) = path
+            && !touches(repo, &commit, path)
+        {
+            continue;
         }
         if skipped < skip {
             skipped += 1;

@@ -21,7 +21,8 @@ pub async fn get(
     ctx: RequestContext,
     req: GetFile,
 ) -> Result<FileView, ServiceError> {
-    let located = locate(&h.0, &ctx, req.project_id).await?;
+    let state = h.0.clone();
+    let located = locate(&state, &ctx, req.project_id).await?;
     let limit = req.limit.unwrap_or(MAX_LIST);
     if limit == 0 || limit > MAX_LIST {
         return Err(ServiceError::validation(format!(
@@ -40,36 +41,41 @@ pub async fn get(
                     data: Bytes64(data),
                 })
             }
-            path => list(&project, &located, path, offset, limit),
+            path => list(&state, &project, &located, path, offset, limit),
         }
     })
     .await
 }
 
+/// A page of a directory's entries: the first page reads the directory and its git marks, a
+/// later one takes the listing the first made (see [`crate::listing`]).
 fn list(
+    state: &AppState,
     project: &ProjectDir,
     located: &Located,
     path: Option<RelPath>,
     offset: u32,
     limit: u32,
 ) -> Result<FileView, ServiceError> {
-    let entries = project.list(path.as_ref())?;
-    let total = entries.len() as u64;
-    // Marks are best effort: a project whose repository is gone still lists.
-    let marks = git::open(&located.dir)
-        .and_then(|repo| git::marks_in(&repo, path.as_ref()))
-        .unwrap_or_default();
-    let entries = entries
-        .into_iter()
+    let dir = path.as_ref().map(RelPath::as_str).unwrap_or_default();
+    let stamp = project.dir_stamp(path.as_ref())?;
+    let kept = (offset > 0)
+        .then(|| state.listings.get(located.id(), dir, &stamp))
+        .flatten();
+    let all = match kept {
+        Some(all) => all,
+        None => {
+            let all = std::sync::Arc::new(read_listing(project, located, path.as_ref())?);
+            state.listings.put(located.id(), dir, stamp, all.clone());
+            all
+        }
+    };
+    let total = all.len() as u64;
+    let entries = all
+        .iter()
         .skip(offset as usize)
         .take(limit as usize)
-        .map(|entry| DirEntry {
-            git: marks.get(&entry.name).cloned(),
-            name: entry.name,
-            kind: entry.kind,
-            size: entry.size,
-            modified: entry.modified,
-        })
+        .cloned()
         .collect();
     Ok(FileView::Directory {
         path,
@@ -77,6 +83,29 @@ fn list(
         total,
         offset: u64::from(offset),
     })
+}
+
+/// Every entry of a directory with its git mark.
+fn read_listing(
+    project: &ProjectDir,
+    located: &Located,
+    path: Option<&RelPath>,
+) -> Result<Vec<DirEntry>, ServiceError> {
+    let entries = project.list(path)?;
+    // Marks are best effort: a project whose repository is gone still lists.
+    let marks = git::open(&located.dir)
+        .and_then(|repo| git::marks_in(&repo, path))
+        .unwrap_or_default();
+    Ok(entries
+        .into_iter()
+        .map(|entry| DirEntry {
+            git: marks.get(&entry.name).cloned(),
+            name: entry.name,
+            kind: entry.kind,
+            size: entry.size,
+            modified: entry.modified,
+        })
+        .collect())
 }
 
 pub async fn read(

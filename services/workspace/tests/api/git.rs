@@ -162,7 +162,7 @@ async fn status_diff_and_commits_are_the_users_and_run_no_hook() {
     assert!(staged.files.is_empty());
 
     let second = app.ok(user, &commit_all("Everything")(id)).await;
-    assert_eq!(second.parents, [commit.id.clone()]);
+    assert_eq!(second.parents, std::slice::from_ref(&commit.id));
     let nothing = app.call(user, &commit_all("Again")(id)).await.unwrap_err();
     assert_eq!(nothing.code(), ErrorCode::Conflict);
     let empty_message = CommitChanges {
