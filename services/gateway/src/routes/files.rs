@@ -421,7 +421,8 @@ pub(crate) async fn put(
     while let Some(piece) = stream.next().await {
         let piece = piece.map_err(|err| body_error(&err))?;
         pending.extend_from_slice(&piece);
-        while pending.len() >= CHUNK + 1 || (upload.is_some() && pending.len() >= CHUNK) {
+        // More than one chunk starts an upload; a body of at most one chunk is one write.
+        while pending.len() > CHUNK || (upload.is_some() && pending.len() >= CHUNK) {
             let rest = pending.split_off(CHUNK);
             let chunk = std::mem::replace(&mut pending, rest);
             let (id, offset) = *upload.get_or_insert((contracts::new_id(), 0));
