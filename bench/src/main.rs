@@ -12,7 +12,9 @@
 //! 10,000 live WebSockets on one `bourse dev` with every symbol ticking (the `edge` suite); then
 //! durable trades, the performance of a 10-year portfolio and a full revaluation (the
 //! `portfolio` suite, [`portfolio`]); then idle terminal sessions, keystroke echo, output
-//! throughput and Ctrl-C under a flood (the `terminal` suite, [`terminal`]); and prints a table with ratios to (a) and the targets'
+//! throughput and Ctrl-C under a flood (the `terminal` suite, [`terminal`]); assistant replies
+//! (`chat`); 1 MiB file transfers, a 10,000-file listing and git status (`workspace`); and prints
+//! a table with ratios to (a) and the targets'
 //! verdicts (see [`report`] for why ratios).
 //!
 //! Modules:
@@ -23,7 +25,8 @@
 //! - [`sockets`]: the WebSocket load generator and its checks;
 //! - [`portfolio`]: trades, performance and revaluation, with their own stack;
 //! - [`terminal`]: terminal sessions through the gateway, with their own stack;
-//! - [`chat`]: assistant replies streamed to WebSockets from a local fake provider.
+//! - [`chat`]: assistant replies streamed to WebSockets from a local fake provider;
+//! - [`workspace`]: files and git through the gateway, against raw NATS and the object store.
 //!
 //! `just bench` builds `bourse` and runs this in release mode. Logs are quiet (`warn`) so that
 //! logging costs no more than in a deployment that filters at info; `RUST_LOG` overrides.
@@ -41,6 +44,7 @@ mod rss;
 mod sockets;
 mod stack;
 mod terminal;
+mod workspace;
 mod ws_client;
 
 use std::{process::ExitCode, time::Duration};
@@ -57,6 +61,7 @@ use crate::{
     sockets::{SocketPlan, SocketsOutcome},
     stack::{Scratch, Stack},
     terminal::{TerminalOutcome, TerminalPlan},
+    workspace::{WorkspaceOutcome, WorkspacePlan},
 };
 
 /// The concurrencies measured: one request at a time (latency), and a crowd (throughput).
@@ -73,6 +78,8 @@ enum Suite {
     Terminal,
     /// Assistant replies: first-delta overhead, many generations streaming at once.
     Chat,
+    /// Files and git through the gateway: 1 MiB reads and writes, 10,000-file listing and status.
+    Workspace,
 }
 
 /// Benchmarks raw NATS, market over NATS and the gateway over HTTP, the idle RSS of `bourse
@@ -218,8 +225,8 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         }
     };
     scratch.cleanup().await;
-    let (edge, portfolio, terminal, chat) = outcome?;
-    print_report(args, edge, &portfolio, &terminal, &chat)
+    let (edge, portfolio, terminal, chat, workspace) = outcome?;
+    print_report(args, edge, &portfolio, &terminal, &chat, &workspace)
 }
 
 /// What the edge suite measured.
@@ -238,7 +245,13 @@ impl Args {
 async fn measure_all(
     args: &Args,
     scratch: &mut Scratch,
-) -> anyhow::Result<(Option<Edge>, PortfolioOutcome, TerminalOutcome, ChatOutcome)> {
+) -> anyhow::Result<(
+    Option<Edge>,
+    PortfolioOutcome,
+    TerminalOutcome,
+    ChatOutcome,
+    WorkspaceOutcome,
+)> {
     let edge = if args.runs(Suite::Edge) {
         Some(measure_edge(args, scratch).await?)
     } else {
@@ -280,7 +293,16 @@ async fn measure_all(
     } else {
         ChatOutcome::Skipped
     };
-    Ok((edge, portfolio, terminal, chat))
+    let workspace = if args.runs(Suite::Workspace) {
+        let plan = WorkspacePlan {
+            warmup: args.warmup,
+            duration: args.duration,
+        };
+        workspace::measure(scratch, &plan).await
+    } else {
+        WorkspaceOutcome::Skipped
+    };
+    Ok((edge, portfolio, terminal, chat, workspace))
 }
 
 async fn measure_edge(args: &Args, scratch: &mut Scratch) -> anyhow::Result<Edge> {
@@ -375,6 +397,7 @@ fn print_report(
     portfolio: &PortfolioOutcome,
     terminal: &TerminalOutcome,
     chat: &ChatOutcome,
+    workspace: &WorkspaceOutcome,
 ) -> anyhow::Result<()> {
     let Edge {
         measurements,
@@ -401,6 +424,9 @@ fn print_report(
     }
     if args.runs(Suite::Chat) {
         targets.extend(chat::targets(chat));
+    }
+    if args.runs(Suite::Workspace) {
+        targets.extend(workspace::targets(workspace));
     }
     let command = report::reproduce_command(&std::env::args().skip(1).collect::<Vec<_>>());
     println!();
@@ -437,6 +463,7 @@ fn print_report(
             portfolio: portfolio.clone(),
             terminal: terminal.clone(),
             chat: chat.clone(),
+            workspace: workspace.clone(),
         };
         println!("{}", serde_json::to_string_pretty(&report)?);
     }

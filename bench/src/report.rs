@@ -477,6 +477,7 @@ pub(crate) struct Report {
     pub(crate) portfolio: crate::portfolio::PortfolioOutcome,
     pub(crate) terminal: crate::terminal::TerminalOutcome,
     pub(crate) chat: crate::chat::ChatOutcome,
+    pub(crate) workspace: crate::workspace::WorkspaceOutcome,
 }
 
 #[cfg(test)]
