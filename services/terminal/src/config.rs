@@ -6,8 +6,8 @@ use std::{path::PathBuf, time::Duration};
 #[group(id = "terminal")]
 pub struct Config {
     /// The directory holding each user's workspace directory, `<root>/<user id>` (created on
-    /// demand, shared with the workspace service): sessions start there and cannot leave it
-    /// through `cwd`.
+    /// demand; the terminal and workspace services share it): terminal sessions start there
+    /// and cannot leave it through `cwd`; projects are `<root>/<user id>/<name>`.
     #[arg(
         long,
         env = "BOURSE_WORKSPACE_ROOT",
