@@ -54,6 +54,14 @@ impl RequestContext {
         Self::with_parts(None, None, None)
     }
 
+    /// The user the request acts for, or `unauthorized` ("sign in to `to`") when it acts for
+    /// nobody: the first check of every request about a user's own things.
+    pub fn signed_in(&self, to: &str) -> Result<&Actor, crate::ServiceError> {
+        self.actor.as_ref().ok_or_else(|| {
+            crate::ServiceError::new(crate::ErrorCode::Unauthorized, format!("sign in to {to}"))
+        })
+    }
+
     pub fn with_actor(mut self, actor: Option<Actor>) -> Self {
         self.actor = actor;
         self

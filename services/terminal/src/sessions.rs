@@ -176,9 +176,7 @@ impl std::fmt::Debug for Sessions {
 }
 
 fn actor(ctx: &RequestContext) -> Result<&Actor, ServiceError> {
-    ctx.actor
-        .as_ref()
-        .ok_or_else(|| ServiceError::new(ErrorCode::Unauthorized, "sign in to use terminals"))
+    ctx.signed_in("use terminals")
 }
 
 impl Sessions {

@@ -10,7 +10,7 @@ pub mod user;
 
 use std::sync::Arc;
 
-use bus::{ErrorCode, RequestContext, ServiceError};
+use bus::{RequestContext, ServiceError};
 use contracts::{Limit, Page};
 use uuid::Uuid;
 
@@ -21,10 +21,7 @@ use crate::app::AppState;
 pub struct Handlers(pub Arc<AppState>);
 
 pub(crate) fn owner(ctx: &RequestContext) -> Result<Uuid, ServiceError> {
-    ctx.actor
-        .as_ref()
-        .map(|a| a.user_id)
-        .ok_or_else(|| ServiceError::new(ErrorCode::Unauthorized, "sign in to use the assistant"))
+    ctx.signed_in("use the assistant").map(|a| a.user_id)
 }
 
 /// Page, limit, rows and offset of a list request.

@@ -9,7 +9,7 @@ pub mod user;
 
 use std::{path::PathBuf, sync::Arc};
 
-use bus::{ErrorCode, RequestContext, ServiceError};
+use bus::{RequestContext, ServiceError};
 use contracts::workspace::{WorkspaceEvent, WorkspaceEventKind};
 use uuid::Uuid;
 
@@ -20,10 +20,7 @@ use crate::{app::AppState, store::project::Owned};
 pub struct Handlers(pub Arc<AppState>);
 
 pub(crate) fn owner(ctx: &RequestContext) -> Result<Uuid, ServiceError> {
-    ctx.actor
-        .as_ref()
-        .map(|a| a.user_id)
-        .ok_or_else(|| ServiceError::new(ErrorCode::Unauthorized, "sign in to use the workspace"))
+    ctx.signed_in("use the workspace").map(|a| a.user_id)
 }
 
 /// A project of the caller's, with its directories.
