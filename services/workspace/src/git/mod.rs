@@ -41,6 +41,14 @@ pub fn init(dir: &Path) -> Result<(), ServiceError> {
 
 /// The project's repository, only if it is the project's own.
 pub fn open(dir: &Path) -> Result<Repository, ServiceError> {
+    if dir
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        return Err(ServiceError::validation(
+            "the project's directory was replaced by a symlink; the service will not follow it",
+        ));
+    }
     let repo = Repository::open_ext(
         dir,
         RepositoryOpenFlags::NO_SEARCH,
@@ -505,6 +513,9 @@ pub fn commit(
             .add_all(["*"], IndexAddOption::DEFAULT, None)
             .and_then(|()| index.update_all(["*"], None))
     } else {
+        for path in paths {
+            through_symlink(&workdir, path)?;
+        }
         paths.iter().try_for_each(|path| {
             let on_disk = workdir.join(path.as_str()).symlink_metadata().is_ok();
             if on_disk {
@@ -545,6 +556,25 @@ pub fn commit(
         .find_commit(id)
         .map_err(|err| internal("read the commit", &err))?;
     Ok(describe(&commit))
+}
+
+/// Refuses a path whose directories include a symlink: libgit2 would read the file it leads to,
+/// wherever that is, into the repository (and a push would send it away).
+fn through_symlink(workdir: &Path, path: &RelPath) -> Result<(), ServiceError> {
+    let mut at = workdir.to_owned();
+    let parts: Vec<&str> = path.as_str().split('/').collect();
+    for part in &parts[..parts.len().saturating_sub(1)] {
+        at.push(part);
+        if at
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return Err(ServiceError::validation(format!(
+                "{path} goes through the symlink {part}; commit the link itself, not what it leads to"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A commit author: the user's account name and email, at now.

@@ -246,3 +246,97 @@ async fn a_git_directory_pointing_outside_the_project_is_not_used() {
     assert_eq!(err.code(), ErrorCode::ValidationFailed, "{err}");
     assert!(err.to_string().contains("outside the project"), "{err}");
 }
+
+#[tokio::test]
+async fn a_commit_cannot_reach_through_a_symlink_and_a_linked_project_is_not_followed() {
+    let app = TestApp::new().await;
+    let user = app.user("Ada").await;
+    let project = app.project(user, "linked").await;
+    let dir = app.dir(user, &project);
+    symlink("/etc", dir.join("r")).unwrap();
+    let commit = contracts::workspace::CommitChanges {
+        project_id: project.id,
+        message: "steal".into(),
+        paths: vec![path("r/hostname")],
+        all: false,
+    };
+    let err = app.call(user, &commit).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ValidationFailed, "{err}");
+    assert!(err.to_string().contains("symlink"), "{err}");
+    let status = app
+        .ok(
+            user,
+            &GetGitStatus {
+                project_id: project.id,
+            },
+        )
+        .await;
+    assert!(
+        status.entries.iter().all(|e| !e.path.starts_with("r/")),
+        "{status:?}"
+    );
+
+    // What a terminal could do: put a symlink to another project in the project's place.
+    let other = app.project(user, "other").await;
+    app.write(user, other.id, "private.txt", b"not yours").await;
+    std::fs::remove_dir_all(&dir).unwrap();
+    symlink(app.dir(user, &other), &dir).unwrap();
+    let read = GetFile {
+        project_id: project.id,
+        path: Some(path("private.txt")),
+        offset: None,
+        limit: None,
+    };
+    let err = app.call(user, &read).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ValidationFailed, "{err}");
+    let err = app
+        .call(
+            user,
+            &GetGitStatus {
+                project_id: project.id,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ValidationFailed, "{err}");
+}
+
+#[tokio::test]
+async fn a_pipe_or_device_is_refused_at_once_rather_than_read() {
+    let app = TestApp::new().await;
+    let user = app.user("Ada").await;
+    let project = app.project(user, "pipes").await;
+    let fifo = app.dir(user, &project).join("fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    symlink("/dev/zero", app.dir(user, &project).join("zero")).unwrap();
+    for name in ["fifo"] {
+        let request = GetFile {
+            project_id: project.id,
+            path: Some(path(name)),
+            offset: None,
+            limit: None,
+        };
+        let answer = tokio::time::timeout(Duration::from_secs(5), app.call(user, &request))
+            .await
+            .expect("answered at once, not blocked on the pipe");
+        let err = answer.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ValidationFailed, "{name}: {err}");
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+    }
+    let zero = GetFile {
+        project_id: project.id,
+        path: Some(path("zero")),
+        offset: None,
+        limit: None,
+    };
+    assert_eq!(
+        app.call(user, &zero).await.unwrap_err().code(),
+        ErrorCode::ValidationFailed
+    );
+}
