@@ -104,6 +104,39 @@ impl Quota {
         Ok(())
     }
 
+    /// Refuses when the user's directory already holds more than the quota allows (after a
+    /// clone or a pull put files there). Blocking.
+    pub fn check(&self, user: Uuid, dir: &Path) -> Result<(), ServiceError> {
+        let usage = self.usage(user, dir);
+        if usage.bytes > self.max_bytes || usage.files > self.max_files {
+            return Err(ServiceError::new(
+                ErrorCode::QuotaExceeded,
+                format!(
+                    "this would leave {} bytes in {} files in your workspace; your quota is {} bytes in {} files",
+                    usage.bytes, usage.files, self.max_bytes, self.max_files
+                ),
+            )
+            .with_details(serde_json::to_value(&usage).unwrap_or_default()));
+        }
+        Ok(())
+    }
+
+    /// Refuses when `adding` more bytes would pass the quota, without counting them. Blocking.
+    pub fn check_adding(&self, user: Uuid, dir: &Path, adding: u64) -> Result<(), ServiceError> {
+        let usage = self.usage(user, dir);
+        if usage.bytes + adding > self.max_bytes {
+            return Err(ServiceError::new(
+                ErrorCode::QuotaExceeded,
+                format!(
+                    "this upload would pass your {} byte quota (you use {}); delete files first",
+                    self.max_bytes, usage.bytes
+                ),
+            )
+            .with_details(serde_json::to_value(&usage).unwrap_or_default()));
+        }
+        Ok(())
+    }
+
     /// Forgets the counted figure (after a deletion, a clone), so the next check walks.
     pub fn forget(&self, user: Uuid) {
         if let Ok(mut counted) = self.counted.lock() {

@@ -46,15 +46,35 @@ pub struct RawEntry {
 
 impl ProjectDir {
     /// Opens the project at `path` (a directory the service made; trusted).
+    /// A symlink put in the project's place (from a terminal) is refused, not followed: the
+    /// directory is checked not to be a link, opened, and checked to be the one seen.
     pub fn open(path: &Path) -> Result<Self, ServiceError> {
-        Dir::open_ambient_dir(path, ambient_authority())
-            .map(|dir| Self { dir })
-            .map_err(|err| match err.kind() {
-                io::ErrorKind::NotFound => ServiceError::not_found(
-                    "the project's directory is gone; delete the project or create it again",
-                ),
+        let gone = || {
+            ServiceError::not_found(
+                "the project's directory is gone; delete the project or create it again",
+            )
+        };
+        let seen = match std::fs::symlink_metadata(path) {
+            Ok(meta) => meta,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Err(gone()),
+            Err(err) => return Err(internal("open the project directory", &err)),
+        };
+        if !seen.is_dir() {
+            return Err(not_a_directory());
+        }
+        let dir =
+            Dir::open_ambient_dir(path, ambient_authority()).map_err(|err| match err.kind() {
+                io::ErrorKind::NotFound => gone(),
                 _ => internal("open the project directory", &err),
-            })
+            })?;
+        let opened = dir
+            .dir_metadata()
+            .map_err(|err| internal("open the project directory", &err))?;
+        use std::os::unix::fs::MetadataExt as _;
+        if (opened.dev(), opened.ino()) != (seen.dev(), seen.ino()) {
+            return Err(not_a_directory());
+        }
+        Ok(Self { dir })
     }
 
     /// The entries of a directory (`None`: the project's own), `.git` and temporary files left
@@ -97,12 +117,29 @@ impl ProjectDir {
         }
     }
 
+    /// Opens a regular file to read. Anything else (a FIFO, a device, a socket, which could
+    /// block a thread for good on open or read) is refused before it is opened.
+    fn open_file(&self, path: &RelPath) -> Result<cap_std::fs::File, ServiceError> {
+        let meta = self
+            .dir
+            .metadata(path.as_str())
+            .map_err(|err| fs_error(Some(path), &err))?;
+        if meta.is_dir() {
+            return Err(ServiceError::validation(format!("{path} is a directory")));
+        }
+        if !meta.is_file() {
+            return Err(ServiceError::validation(format!(
+                "{path} is not a regular file (a pipe, socket or device) and is not read"
+            )));
+        }
+        self.dir
+            .open(path.as_str())
+            .map_err(|err| fs_error(Some(path), &err))
+    }
+
     /// A whole file (at most [`MAX_TRANSFER`] bytes) with its metadata.
     pub fn read(&self, path: &RelPath) -> Result<(FileMeta, Vec<u8>), ServiceError> {
-        let mut file = self
-            .dir
-            .open(path.as_str())
-            .map_err(|err| fs_error(Some(path), &err))?;
+        let mut file = self.open_file(path)?;
         let meta = file.metadata().map_err(|err| fs_error(Some(path), &err))?;
         if meta.is_dir() {
             return Err(ServiceError::validation(format!("{path} is a directory")));
@@ -117,7 +154,10 @@ impl ProjectDir {
             ));
         }
         let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-        file.read_to_end(&mut data)
+        // No more than it had when it was measured, should it be growing.
+        (&mut file)
+            .take(meta.len())
+            .read_to_end(&mut data)
             .map_err(|err| fs_error(Some(path), &err))?;
         Ok((describe(path, &meta, &data), data))
     }
@@ -130,10 +170,7 @@ impl ProjectDir {
         max: usize,
         expected: &str,
     ) -> Result<Vec<u8>, ServiceError> {
-        let mut file = self
-            .dir
-            .open(path.as_str())
-            .map_err(|err| fs_error(Some(path), &err))?;
+        let mut file = self.open_file(path)?;
         let meta = file.metadata().map_err(|err| fs_error(Some(path), &err))?;
         if version(&meta) != expected {
             return Err(ServiceError::conflict(format!(
@@ -191,12 +228,12 @@ impl ProjectDir {
             }
             _ => {}
         }
-        if let Some(expected) = if_match {
+        if let Some(condition) = if_match {
             let Some(_) = existing else {
                 return Err(precondition(path, "does not exist"));
             };
             let (meta, _) = self.read(path)?;
-            if meta.etag != expected.trim_matches('"') {
+            if !admits(condition, &meta.etag) {
                 return Err(precondition(path, "changed since you read it"));
             }
         }
@@ -212,6 +249,12 @@ impl ProjectDir {
             let mut file =
                 parent.open_with(&temp, OpenOptions::new().write(true).create_new(true))?;
             file.write_all(data)?;
+            // A script stays executable: the new file gets the permissions of the one it replaces.
+            if let Ok(old) = parent.symlink_metadata(path.file_name())
+                && old.is_file()
+            {
+                file.set_permissions(old.permissions())?;
+            }
             parent.rename(&temp, &parent, path.file_name())
         })();
         if let Err(err) = written {
@@ -360,6 +403,16 @@ fn describe(path: &RelPath, meta: &Metadata, data: &[u8]) -> FileMeta {
     }
 }
 
+/// Whether an `If-Match` condition admits a file whose etag is `etag` (RFC 9110 13.1.1): `*`
+/// admits any file; otherwise one of its comma-separated tags must equal it, quoted or not,
+/// compared strongly (a weak `W/` tag never matches).
+pub fn admits(condition: &str, etag: &str) -> bool {
+    condition
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || (!tag.starts_with("W/") && tag.trim_matches('"') == etag))
+}
+
 /// A hash of the content: equal contents, equal etags, wherever they were written.
 pub fn etag(data: &[u8]) -> String {
     let digest = Sha256::digest(data);
@@ -391,6 +444,13 @@ pub fn kind_of(meta: &Metadata) -> EntryKind {
 pub fn modified(meta: &Metadata) -> DateTime<Utc> {
     let nanos = u32::try_from(meta.mtime_nsec()).unwrap_or(0);
     DateTime::from_timestamp(meta.mtime(), nanos).unwrap_or_default()
+}
+
+fn not_a_directory() -> ServiceError {
+    ServiceError::validation(
+        "the project's directory was replaced by something that is not a directory (a symlink?); \
+         the service will not follow it",
+    )
 }
 
 fn not_found(path: &RelPath) -> ServiceError {

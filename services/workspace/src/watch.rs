@@ -112,6 +112,13 @@ impl Watcher {
 
     /// Starts watching a project at `dir` (its index is built now, without events). Blocking.
     pub fn watch(&self, project: Uuid, owner: Uuid, dir: &Path) {
+        if dir
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            tracing::warn!(%project, "a project's directory is a symlink; not watched");
+            return;
+        }
         let Ok(dir) = dir.canonicalize() else {
             tracing::warn!(%project, "a project's directory is missing; not watched");
             return;
@@ -347,10 +354,15 @@ fn diff(index: &mut BTreeMap<String, Seen>, handle: &Dir, rel: &str) -> Vec<(Str
         index.insert(path, seen);
     }
     // Parents before children when created, children before parents when deleted.
-    changes.sort_by(|(a, (a_now, _)), (b, (b_now, _))| match (a_now, b_now) {
-        (None, None) => b.cmp(a),
-        _ => a.cmp(b),
-    });
+    // Deletions first, children before parents; then the rest, parents before children.
+    changes.sort_by(
+        |(a, (a_now, _)), (b, (b_now, _))| match (a_now.is_none(), b_now.is_none()) {
+            (true, true) => b.cmp(a),
+            (false, false) => a.cmp(b),
+            (true, false) => std::cmp::Ordering::Less,
+            (false, true) => std::cmp::Ordering::Greater,
+        },
+    );
     changes
 }
 

@@ -366,19 +366,19 @@ pub(crate) struct ProjectParam {
     project_id: Uuid,
 }
 
-/// `If-Match: "<etag>"` (a stale one is 412) and `If-None-Match: *` (only when nothing is
-/// there: 409 otherwise).
+/// `If-Match` (`"<etag>"`, a list of them, or `*`; a stale one is 412, weak tags never match),
+/// passed to the service as sent, and `If-None-Match: *` (only when nothing is there: 409
+/// otherwise).
 fn conditions(headers: &HeaderMap) -> Result<(Option<String>, bool), ApiError> {
     let if_match = match headers.get(header::IF_MATCH) {
         None => None,
-        Some(value) => {
-            let raw = value
+        Some(value) => Some(
+            value
                 .to_str()
                 .map_err(|_| ServiceError::bad_request("If-Match is not text"))?
-                .trim();
-            let tag = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
-            (tag != "*").then(|| tag.to_owned())
-        }
+                .trim()
+                .to_owned(),
+        ),
     };
     let create = headers
         .get(header::IF_NONE_MATCH)

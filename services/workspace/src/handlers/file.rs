@@ -198,6 +198,24 @@ pub async fn upload_chunk(
         ));
     }
     blocking(move || {
+        // What the user has staged (abandoned uploads included, until they are swept) counts
+        // against the quota, so staging cannot fill the disk.
+        let staged: u64 = std::fs::read_dir(state.staging_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|entry| {
+                entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(&located.owner().to_string())
+            })
+            .filter_map(|entry| entry.metadata().ok())
+            .map(|meta| meta.len())
+            .sum();
+        state
+            .quota
+            .check_adding(located.owner(), &located.home, staged + len)?;
         let path = state
             .staging_dir()
             .join(staged_name(&located, req.upload_id));

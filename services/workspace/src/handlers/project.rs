@@ -145,8 +145,10 @@ pub async fn clone(
         ));
         let cloned = remote::clone(&req.url, &temp, req.credentials.as_ref(), limits)
             .and_then(|()| {
+                // What was fetched is bounded by the quota left; what the checkout made is
+                // counted now (a small pack can check out a large tree).
                 state2.quota.forget(at.owner());
-                state2.quota.reserve(at.owner(), &home, 0, 0, 0)
+                state2.quota.check(at.owner(), &home)
             })
             .and_then(|()| std::fs::rename(&temp, &at.dir).map_err(ServiceError::internal));
         if cloned.is_err() {
@@ -244,17 +246,26 @@ pub async fn delete(
         "{TEMP_PREFIX}deleted-{}",
         uuid::Uuid::now_v7().simple()
     ));
+    // The row goes first, in a transaction that commits only once the directory has moved:
+    // a failure before the commit leaves both as they were.
+    let mut tx = state.db.begin().await?;
+    if let Err(err) = store::project::delete(&mut tx, located.owner(), located.id()).await {
+        watch(state, &located).await;
+        return Err(err.into());
+    }
     let (from, to) = (located.dir.clone(), trash.clone());
-    locked(state, located.id(), move || {
+    let moved = locked(state, located.id(), move || {
         match std::fs::rename(&from, &to) {
             Ok(()) => Ok(()),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(err) => Err(ServiceError::internal(err)),
         }
     })
-    .await?;
-    let mut tx = state.db.begin().await?;
-    store::project::delete(&mut tx, located.owner(), located.id()).await?;
+    .await;
+    if let Err(err) = moved {
+        watch(state, &located).await;
+        return Err(err);
+    }
     if let Err(err) = tx.commit().await {
         let (from, to) = (trash, located.dir.clone());
         let _ = blocking(move || std::fs::rename(&from, &to).map_err(ServiceError::internal)).await;

@@ -356,3 +356,46 @@ async fn the_quota_refuses_a_write_that_would_pass_it_and_keeps_the_old_file() {
     let names = app.names(user, project.id, None).await;
     assert!(!names.contains(&format!("f{count}")));
 }
+
+#[tokio::test]
+async fn if_match_takes_a_list_or_a_star_and_never_a_weak_tag_and_keeps_the_mode() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let app = TestApp::new().await;
+    let user = app.user("Ada").await;
+    let project = app.project(user, "conditions").await;
+    let first = app
+        .write(user, project.id, "run.sh", b"#!/bin/sh\necho 1\n")
+        .await;
+    let script = app.dir(user, &project).join("run.sh");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let write = |if_match: &str, data: &[u8]| WriteFile {
+        project_id: project.id,
+        path: path("run.sh"),
+        data: Bytes64(data.to_vec()),
+        if_match: Some(if_match.into()),
+        create: false,
+    };
+    let weak = app
+        .call(user, &write(&format!("W/\"{}\"", first.etag), b"x"))
+        .await;
+    assert_eq!(weak.unwrap_err().code(), ErrorCode::PreconditionFailed);
+    let listed = format!("\"0000\", \"{}\"", first.etag);
+    let second = app.ok(user, &write(&listed, b"#!/bin/sh\necho 2\n")).await;
+    assert_eq!(
+        std::fs::metadata(&script).unwrap().permissions().mode() & 0o777,
+        0o755,
+        "an atomic write keeps the file executable"
+    );
+    app.ok(user, &write("*", b"#!/bin/sh\necho 3\n")).await;
+    let missing = WriteFile {
+        path: path("absent.sh"),
+        ..write("*", b"x")
+    };
+    assert_eq!(
+        app.call(user, &missing).await.unwrap_err().code(),
+        ErrorCode::PreconditionFailed
+    );
+    let stale = app.call(user, &write(&second.etag, b"x")).await;
+    assert_eq!(stale.unwrap_err().code(), ErrorCode::PreconditionFailed);
+}
