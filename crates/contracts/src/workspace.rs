@@ -465,9 +465,11 @@ impl Request for ReadFile {
 }
 
 /// `workspace.v1.file.write`: a whole file of at most [`CHUNK`] bytes, written atomically
-/// (readers see the old or the new content, never a mix). With `if_match`, only while the
-/// file's etag is that (`precondition_failed` otherwise); with `create`, only when nothing is
-/// there yet (`conflict` otherwise). Missing parent directories are created.
+/// (readers see the old or the new content, never a mix). With `if_match` (an HTTP `If-Match`
+/// value: an etag, quoted or not, a comma-separated list of them, or `*` for any existing file;
+/// weak `W/` tags never match), only while the file matches (`precondition_failed` otherwise);
+/// with `create`, only when nothing is there yet (`conflict` otherwise). Missing parent
+/// directories are created.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WriteFile {
