@@ -145,48 +145,39 @@ impl Quota {
     }
 }
 
-/// Bytes and entries under `dir`, not following symlinks. Blocking.
+/// Bytes and entries (files and directories) under a user's `dir`, not following symlinks.
+/// Blocking.
 pub fn count(dir: &Path) -> (u64, u64) {
-    let (mut bytes, mut files) = (0, 0);
-    let mut stack = vec![dir.to_owned()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let Ok(meta) = entry.metadata() else { continue };
-            files += 1;
-            if meta.is_dir() {
-                stack.push(entry.path());
-            } else {
-                bytes += meta.len();
-            }
-        }
-    }
-    (bytes, files)
+    walk(dir, false)
 }
 
 /// Files (not directories) and their bytes in a project, `.git` and the service's temporary
 /// files left out. Blocking.
 pub fn count_outside_git(project: &Path) -> (u64, u64) {
-    let (mut bytes, mut files) = (0, 0);
-    let mut stack = vec![project.to_owned()];
+    walk(project, true)
+}
+
+/// Bytes and entries under `dir`; for a project, only files, and not `.git` nor temporary ones.
+fn walk(dir: &Path, project: bool) -> (u64, u64) {
+    let (mut bytes, mut entries) = (0, 0);
+    let mut stack = vec![dir.to_owned()];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
+        let Ok(listed) = std::fs::read_dir(&dir) else {
             continue;
         };
-        for entry in entries.flatten() {
-            if crate::sandbox::hidden(&entry.file_name().to_string_lossy()) {
+        for entry in listed.flatten() {
+            if project && crate::sandbox::hidden(&entry.file_name().to_string_lossy()) {
                 continue;
             }
             let Ok(meta) = entry.metadata() else { continue };
             if meta.is_dir() {
                 stack.push(entry.path());
+                entries += u64::from(!project);
             } else {
-                files += 1;
+                entries += 1;
                 bytes += meta.len();
             }
         }
     }
-    (bytes, files)
+    (bytes, entries)
 }

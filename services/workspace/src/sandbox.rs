@@ -261,7 +261,11 @@ impl ProjectDir {
             let _ = parent.remove_file(&temp);
             return Err(fs_error(Some(path), &err));
         }
-        self.meta(path)
+        // The content is in hand: only the metadata is read back, not the file.
+        let meta = parent
+            .metadata(path.file_name())
+            .map_err(|err| fs_error(Some(path), &err))?;
+        Ok(describe(path, &meta, data))
     }
 
     /// Moves `staged` (a file in `staging`, outside the project) to `path` atomically.

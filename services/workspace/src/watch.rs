@@ -344,16 +344,10 @@ fn diff(index: &mut BTreeMap<String, Seen>, handle: &Dir, rel: &str) -> Vec<(Str
             Some(_) => {}
         }
     }
-    for (path, (seen, _)) in &changes {
-        match seen {
-            Some(seen) => index.insert(path.clone(), *seen),
-            None => index.remove(path),
-        };
+    for (path, _) in changes.iter().filter(|(_, (seen, _))| seen.is_none()) {
+        index.remove(path);
     }
-    for (path, seen) in now {
-        index.insert(path, seen);
-    }
-    // Parents before children when created, children before parents when deleted.
+    index.extend(now);
     // Deletions first, children before parents; then the rest, parents before children.
     changes.sort_by(
         |(a, (a_now, _)), (b, (b_now, _))| match (a_now.is_none(), b_now.is_none()) {
